@@ -1,0 +1,37 @@
+"""Course-wide facts, each defined once: the labs, the repository and the course folders."""
+from pathlib import Path
+
+COURSE_ID = "dl-curso"
+
+#: The five assignments, in teaching order. Each one is ``source/<lab>/<lab>.ipynb``.
+LABS = (
+    "lab1_convolutions",
+    "lab2_mnist",
+    "lab3_vgg16",
+    "lab4_cifar10_transfer",
+    "lab5_fer2013",
+)
+
+#: Public repository the students' Colab notebooks install ``helpers`` from and open from.
+REPO_URL = "https://github.com/dl-curso-es/laboratorios"
+REPO_BRANCH = "main"
+
+#: Root of the course checkout (holds ``source/``, ``release/``, ``solutions/``).
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lab_notebook(folder: str, lab: str, root: Path = ROOT) -> Path:
+    """Return the path of ``lab``'s notebook inside ``folder`` (``source``, ``release``, ...)."""
+    return Path(root) / folder / lab / f"{lab}.ipynb"
+
+
+def existing_labs(root: Path = ROOT) -> list[str]:
+    """Return the labs, in course order, whose source notebook exists under ``root``."""
+    return [lab for lab in LABS if lab_notebook("source", lab, root).exists()]
+
+
+def check_lab(lab: str) -> str:
+    """Return ``lab`` if it is one of the course's labs; otherwise raise a Spanish ``ValueError``."""
+    if lab not in LABS:
+        raise ValueError(f"'{lab}' no es un laboratorio del curso. Los laboratorios son: {', '.join(LABS)}.")
+    return lab

@@ -1,0 +1,305 @@
+"""Datasets for the labs: MNIST, CIFAR-10 and FER-2013 (real in ``full``, stand-ins in ``smoke``),
+and a tensor-resident loader that batches, shuffles and augments on the device."""
+import hashlib
+import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import datasets, transforms
+
+from . import standins
+from .runtime import profile
+
+FER_CLASSES = standins.FER_CLASSES
+FER_NAMES_ES = ("enfado", "asco", "miedo", "alegría", "neutral", "tristeza", "sorpresa")
+CIFAR10_CLASSES = standins.CIFAR10_CLASSES
+
+
+class CourseDataError(Exception):
+    """A dataset could not be read; the message (in Spanish) says which file and what to do."""
+
+
+def _data_root(root) -> Path:
+    return Path(root) if root is not None else profile().data_root
+
+
+# --- torchvision datasets -----------------------------------------------------------------------
+
+def load_mnist(train: bool = True, transform=None, root=None) -> datasets.MNIST:
+    """Return MNIST's training or test split as ``torchvision.datasets.MNIST``.
+
+    ``full`` downloads it into the profile's data folder; ``smoke`` reads the offline digits
+    stand-in with the same class. ``transform`` defaults to ``ToTensor()``.
+    """
+    p, root = profile(), _data_root(root)
+    if not p.download:
+        standins.mnist(root)
+    return datasets.MNIST(root, train=train, transform=transform or transforms.ToTensor(),
+                          download=p.download)
+
+
+class _StandinCIFAR10(datasets.CIFAR10):
+    """torchvision's CIFAR-10 reader without the real files' checksums, for the offline stand-in."""
+
+    train_list = [[name, None] for name, _ in datasets.CIFAR10.train_list]
+    test_list = [[name, None] for name, _ in datasets.CIFAR10.test_list]
+    meta = {**datasets.CIFAR10.meta, "md5": None}
+
+
+def load_cifar10(train: bool = True, transform=None, root=None) -> datasets.CIFAR10:
+    """Return CIFAR-10's training or test split as a ``torchvision.datasets.CIFAR10``.
+
+    ``full`` downloads it; ``smoke`` reads the offline stand-in in the same pickled-batch format.
+    ``transform`` defaults to ``ToTensor()``.
+    """
+    p, root = profile(), _data_root(root)
+    transform = transform or transforms.ToTensor()
+    if p.download:
+        return datasets.CIFAR10(root, train=train, transform=transform, download=True)
+    standins.cifar10(root)
+    return _StandinCIFAR10(root, train=train, transform=transform)
+
+
+# --- FER-2013 -----------------------------------------------------------------------------------
+
+class ImageTensorDataset(torch.utils.data.Dataset):
+    """Images and labels held as tensors: ``images`` is ``(N, C, H, W)`` float in [0, 1].
+
+    ``classes`` names the labels; ``skipped`` lists files that could not be read.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, classes, transform=None,
+                 skipped=()):
+        self.images, self.targets, self.classes = images, targets, list(classes)
+        self.transform, self.skipped = transform, list(skipped)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        image = self.images[i]
+        return (self.transform(image) if self.transform else image), int(self.targets[i])
+
+
+def _decode_gray(paths: list[str]) -> list[np.ndarray | None]:
+    """Decode image files to 48x48 uint8 grey arrays; ``None`` for a file that cannot be read."""
+    from PIL import Image
+
+    out = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                out.append(np.asarray(img.convert("L").resize((48, 48))))
+        except Exception:  # any unreadable or truncated file is reported by the caller
+            out.append(None)
+    return out
+
+
+def decode_images(paths: list[str], workers: int | None = None) -> list[np.ndarray | None]:
+    """Decode many image files, in parallel processes when there are enough to be worth it."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(paths) < 2000:
+        return _decode_gray(paths)
+    chunks = [paths[i:i + 1000] for i in range(0, len(paths), 1000)]
+    with ProcessPoolExecutor(workers) as pool:
+        return [a for part in pool.map(_decode_gray, chunks) for a in part]
+
+
+def _fer_root(root) -> Path:
+    folder = _data_root(root) / "fer2013"
+    if root is None and not profile().download:
+        standins.fer2013(_data_root(None))
+    return folder
+
+
+def _listing_key(files: list[Path]) -> str:
+    h = hashlib.sha1()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _cached(cache: Path, compute):
+    """Return arrays from ``cache`` (an ``.npz``) or compute, save and return them."""
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    arrays = compute()
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    except OSError as e:  # a read-only data folder still loads, only slower next time
+        warnings.warn(f"No se pudo guardar la caché {cache}: {e}. La próxima carga será más lenta.")
+    return arrays
+
+
+def _load_fer_folder(folder: Path, split: str, cache: bool):
+    split_dir = folder / split
+    if not split_dir.is_dir():
+        raise CourseDataError(
+            f"No se encontró la carpeta {split_dir}. FER-2013 debe estar en {folder} con las "
+            f"subcarpetas train/ y test/, y dentro una carpeta por emoción ({', '.join(FER_CLASSES)}). "
+            "Descárgalo de Kaggle (msambare/fer2013) y descomprímelo ahí.")
+    found = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+    missing = [c for c in FER_CLASSES if c not in found]
+    if missing:
+        raise CourseDataError(f"Faltan las carpetas de las emociones {', '.join(missing)} en {split_dir}. "
+                              f"Se esperaban: {', '.join(FER_CLASSES)}.")
+    files, labels = [], []
+    for k, name in enumerate(FER_CLASSES):
+        class_files = sorted(p for p in (split_dir / name).iterdir() if p.is_file())
+        files += class_files
+        labels += [k] * len(class_files)
+
+    def compute():
+        decoded = decode_images([str(f) for f in files])
+        ok = [i for i, a in enumerate(decoded) if a is not None]
+        bad = [str(files[i].relative_to(folder)) for i, a in enumerate(decoded) if a is None]
+        images = np.stack([decoded[i] for i in ok]) if ok else np.zeros((0, 48, 48), np.uint8)
+        return {"images": images, "labels": np.array(labels, np.int64)[ok], "skipped": np.array(bad, dtype=str)}
+
+    if not cache:
+        return compute()
+    return _cached(folder / ".cache" / f"{split}-{_listing_key(files)}.npz", compute)
+
+
+def _load_fer_csv(csv_path: Path, split: str, cache: bool):
+    if not csv_path.is_file():
+        raise CourseDataError(f"No se encontró el archivo {csv_path}. Descarga fer2013.csv de Kaggle "
+                              "(challenges-in-representation-learning-facial-expression-recognition-challenge).")
+    usages = {"train": {"Training"}, "test": {"PublicTest", "PrivateTest"}}[split]
+    # the CSV numbers emotions in its own order: map them to the folders' (sorted) order
+    to_folder_order = np.array([FER_CLASSES.index(c) for c in standins.FER_CSV_CLASSES])
+
+    def compute():
+        images, labels, bad = [], [], []
+        with open(csv_path) as f:
+            header = f.readline().strip().split(",")
+            if header[:3] != ["emotion", "pixels", "Usage"]:
+                raise CourseDataError(f"{csv_path} no tiene las columnas emotion,pixels,Usage (tiene {header}).")
+            for line_no, line in enumerate(f, start=2):
+                emotion, pixels, usage = line.rstrip("\n").split(",")
+                if usage not in usages:
+                    continue
+                values = np.array(pixels.split(), dtype=np.uint8)
+                if values.size != 48 * 48:
+                    bad.append(f"{csv_path.name}:{line_no}")
+                    continue
+                images.append(values.reshape(48, 48))
+                labels.append(to_folder_order[int(emotion)])
+        return {"images": np.stack(images), "labels": np.array(labels, np.int64), "skipped": np.array(bad, dtype=str)}
+
+    if not cache:
+        return compute()
+    return _cached(csv_path.parent / ".cache" / f"csv-{split}-{_listing_key([csv_path])}.npz", compute)
+
+
+def load_fer2013(split: str = "train", layout: str = "folder", root=None, transform=None,
+                 cache: bool = True) -> ImageTensorDataset:
+    """Load FER-2013 as an :class:`ImageTensorDataset` of ``(N, 1, 48, 48)`` images in [0, 1].
+
+    ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.png`` (classes in sorted order);
+    ``layout="csv"`` reads ``<root>/fer2013/fer2013.csv`` and maps its labels to the same order.
+    Files that cannot be read are skipped and named in a warning. Decoded arrays are cached next to
+    the data and reused until the folder changes. ``root`` defaults to the profile's data folder.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split debe ser 'train' o 'test', no {split!r}.")
+    folder = _fer_root(root)
+    if layout == "folder":
+        arrays = _load_fer_folder(folder, split, cache)
+    elif layout == "csv":
+        arrays = _load_fer_csv(folder / "fer2013.csv", split, cache)
+    else:
+        raise ValueError(f"layout debe ser 'folder' o 'csv', no {layout!r}.")
+    skipped = arrays["skipped"].tolist()
+    if skipped:
+        warnings.warn(f"Se omitieron {len(skipped)} imágenes que no se pudieron leer: "
+                      f"{', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
+    if len(arrays["labels"]) == 0:
+        raise CourseDataError(f"No se pudo leer ninguna imagen de FER-2013 ({split}) en {folder}.")
+    images = torch.from_numpy(arrays["images"]).unsqueeze(1).float().div_(255)
+    return ImageTensorDataset(images, torch.from_numpy(arrays["labels"]), FER_CLASSES, transform, skipped)
+
+
+# --- tensor-resident loading --------------------------------------------------------------------
+
+def dataset_to_tensors(dataset, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``dataset`` (with its transform) once and return all ``(images, labels)`` as two tensors."""
+    if isinstance(dataset, ImageTensorDataset) and dataset.transform is None:
+        return dataset.images, dataset.targets
+    xs, ys = [], []
+    for x, y in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        xs.append(x)
+        ys.append(torch.as_tensor(y))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def random_crop_flip(images: torch.Tensor, padding: int = 4, flip: bool = True,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Randomly shift each image by up to ``padding`` pixels (zero fill) and mirror half of them.
+
+    Runs on whatever device ``images`` lives on; ``images`` is ``(N, C, H, W)``.
+    """
+    n, _, h, w = images.shape
+    dev = images.device
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    oy = torch.randint(0, 2 * padding + 1, (n,), device=dev, generator=generator)
+    ox = torch.randint(0, 2 * padding + 1, (n,), device=dev, generator=generator)
+    rows = (oy[:, None] + torch.arange(h, device=dev))[:, :, None]
+    cols = (ox[:, None] + torch.arange(w, device=dev))[:, None, :]
+    out = padded.permute(0, 2, 3, 1)[torch.arange(n, device=dev)[:, None, None], rows, cols].permute(0, 3, 1, 2)
+    if flip:
+        mirror = torch.rand(n, device=dev, generator=generator) < 0.5
+        out = torch.where(mirror[:, None, None, None], out.flip(3), out)
+    return out.contiguous()
+
+
+class TensorLoader:
+    """Batches of ``(x, y)`` cut from tensors that stay in memory (on the GPU when there is one).
+
+    Shuffling and batching are tensor indexing, and ``augment`` (a function of a batch, such as
+    :func:`random_crop_flip`) runs on the device, so no Python code touches single examples.
+    Use it like a ``DataLoader``: ``for x, y in loader``.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 64,
+                 shuffle: bool = False, device=None, augment=None, drop_last: bool = False,
+                 seed: int | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"Hay {len(images)} imágenes pero {len(labels)} etiquetas: deben coincidir.")
+        device = torch.device(device) if device is not None else profile().device
+        self.images, self.labels = images.to(device), torch.as_tensor(labels).to(device)
+        self.batch_size, self.shuffle, self.augment, self.drop_last = batch_size, shuffle, augment, drop_last
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(seed if seed is not None else torch.initial_seed() % 2**63)
+
+    @classmethod
+    def from_dataset(cls, dataset, batch_size: int = 64, shuffle: bool = False, **kwargs) -> "TensorLoader":
+        """Build a loader from any map-style dataset, applying its transform once."""
+        images, labels = dataset_to_tensors(dataset)
+        return cls(images, labels, batch_size=batch_size, shuffle=shuffle, **kwargs)
+
+    @property
+    def dataset(self) -> torch.utils.data.TensorDataset:
+        """The tensors as a ``TensorDataset`` (so ``len(loader.dataset)`` works as with a DataLoader)."""
+        return torch.utils.data.TensorDataset(self.images, self.labels)
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.labels)
+        order = (torch.randperm(n, device=self.images.device, generator=self.generator)
+                 if self.shuffle else torch.arange(n, device=self.images.device))
+        for b in range(len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            x = self.images[idx]
+            yield (self.augment(x) if self.augment else x), self.labels[idx]

@@ -1,0 +1,112 @@
+"""Figures the labs show: image grids, loss curves, training histories, confusion matrices."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def _as_image(img) -> np.ndarray:
+    img = torch.as_tensor(img).detach().cpu().float()
+    if img.ndim == 3:
+        img = img.permute(1, 2, 0)
+        if img.shape[2] == 1:
+            img = img[..., 0]
+    return img.numpy()
+
+
+def show_images(images, titles=None, ncols: int = 4, size: float = 2.0, cmap: str = "gray"):
+    """Show a grid of images (``(C, H, W)`` tensors or arrays) with optional titles; return the figure."""
+    n = len(images)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(_as_image(images[i]), cmap=cmap)
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def running_average(values, window: int = 60) -> np.ndarray:
+    """Mean of the last ``window`` values at every position (fewer at the start)."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    start = np.maximum(idx - window, 0)
+    return (sums[idx] - sums[start]) / (idx - start)
+
+
+def plot_losses(curves: dict, window: int = 60):
+    """Plot per-batch losses (``{"name": losses}``) faintly, with their running average on top."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, losses in curves.items():
+        line, = ax.plot(losses, alpha=0.25)
+        ax.plot(running_average(losses, window), color=line.get_color(), label=f"{name} (media de {window})")
+    ax.set_xlabel("lote")
+    ax.set_ylabel("pérdida")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(histories: dict):
+    """Loss and accuracy per epoch, training and validation, one panel pair per :class:`History`."""
+    fig, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6.5), squeeze=False)
+    for col, (name, h) in enumerate(histories.items()):
+        epochs = np.arange(1, len(h.train_loss) + 1)
+        for row, (metric, label) in enumerate((("loss", "pérdida"), ("acc", "exactitud"))):
+            ax = axes[row, col]
+            ax.plot(epochs, getattr(h, f"train_{metric}"), "o-", label="entrenamiento")
+            if getattr(h, f"val_{metric}"):
+                ax.plot(epochs, getattr(h, f"val_{metric}"), "s--", label="validación")
+            ax.set_title(f"{name}: {label}")
+            ax.set_xlabel("época")
+            ax.grid(alpha=0.3)
+            ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm, class_names, normalize: bool = True):
+    """Heat map of a confusion matrix (rows: true class), normalised per row by default."""
+    cm = torch.as_tensor(cm).float()
+    shown = cm / cm.sum(1, keepdim=True).clamp(min=1) if normalize else cm
+    k = len(class_names)
+    fig, ax = plt.subplots(figsize=(0.6 * k + 2.5, 0.6 * k + 2))
+    im = ax.imshow(shown.numpy(), cmap="Blues", vmin=0)
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicha")
+    ax.set_ylabel("verdadera")
+    for i in range(k):
+        for j in range(k):
+            value = f"{shown[i, j]:.2f}" if normalize else f"{int(shown[i, j])}"
+            ax.text(j, i, value, ha="center", va="center", fontsize=7,
+                    color="white" if shown[i, j] > shown.max() / 2 else "black")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def show_mistakes(images, predicted, true, class_names, limit: int = 16, ncols: int = 8):
+    """Grid of misclassified images titled ``verdadera → predicha``; return the figure (or None)."""
+    wrong = torch.nonzero(torch.as_tensor(predicted) != torch.as_tensor(true)).flatten()[:limit].tolist()
+    if not wrong:
+        print("No hay errores que mostrar.")
+        return None
+    titles = [f"{class_names[int(true[i])]} → {class_names[int(predicted[i])]}" for i in wrong]
+    return show_images([images[i] for i in wrong], titles, ncols=min(ncols, len(wrong)))
+
+
+def plot_class_distribution(labels, class_names, title: str = "Distribución de clases"):
+    """Bar chart of how many examples each class has."""
+    counts = torch.bincount(torch.as_tensor(labels), minlength=len(class_names)).tolist()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    bars = ax.bar(class_names, counts)
+    ax.bar_label(bars)
+    ax.set_title(title)
+    ax.set_ylabel("ejemplos")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,118 @@
+"""The training loop every lab uses: progress bar, per-batch losses, per-epoch metrics, checkpoints."""
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .evaluation import evaluate
+from .runtime import profile
+
+
+@dataclass
+class History:
+    """What :func:`fit` records: the loss of every batch and one row of metrics per epoch."""
+
+    batch_loss: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        """Training time over all epochs, in seconds."""
+        return sum(self.seconds)
+
+
+def progress(iterable, **kwargs):
+    """A ``tqdm`` progress bar, silent in the smoke profile so that logs stay readable."""
+    return tqdm(iterable, disable=profile().is_smoke, **kwargs)
+
+
+def amp_context(device: torch.device):
+    """Mixed precision (bfloat16/float16 autocast) on CUDA; does nothing on the CPU."""
+    device = torch.device(device)
+    return torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+def prepare_model(model: torch.nn.Module, device) -> torch.nn.Module:
+    """Move ``model`` to ``device``, in ``channels_last`` memory format on CUDA (faster convolutions)."""
+    device = torch.device(device)
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
+def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 1, device=None,
+        val_loader=None, scheduler=None, max_batches: int | None = -1, checkpoint: str | Path | None = None,
+        amp: bool = True) -> History:
+    """Train ``model`` for ``epochs`` and return its :class:`History`.
+
+    Each epoch shows a progress bar, keeps every batch's loss and, with ``val_loader``, evaluates loss
+    and accuracy. ``scheduler`` (if any) steps once per epoch. ``max_batches`` caps batches per epoch
+    (default: the profile's cap). With ``checkpoint``, the weights with the best validation accuracy
+    (or training loss without validation) are saved there and loaded back at the end. On CUDA the
+    model trains in mixed precision (``amp``) and ``channels_last``; on the CPU neither applies.
+    """
+    device = torch.device(device) if device is not None else profile().device
+    max_batches = profile().max_batches if max_batches == -1 else max_batches
+    model = prepare_model(model, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
+    history, best = History(), None
+    for epoch in range(epochs):
+        model.train()
+        start, total, correct, seen = time.perf_counter(), 0.0, 0, 0
+        n_batches = len(train_loader) if max_batches is None else min(len(train_loader), max_batches)
+        bar = progress(train_loader, total=n_batches, desc=f"Época {epoch + 1}/{epochs}", leave=False)
+        for i, (x, y) in enumerate(bar):
+            if i == n_batches:
+                break
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            with amp_context(device) if amp else torch.autocast(device.type, enabled=False):
+                out = model(x)
+                loss = loss_fn(out, y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            history.batch_loss.append(loss.item())
+            total += loss.item() * len(y)
+            correct += (out.argmax(1) == y).sum().item()
+            seen += len(y)
+            bar.set_postfix(pérdida=f"{loss.item():.4f}")
+        history.train_loss.append(total / max(seen, 1))
+        history.train_acc.append(correct / max(seen, 1))
+        history.lr.append(optimizer.param_groups[0]["lr"])
+        if val_loader is not None:
+            val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+        if scheduler is not None:
+            scheduler.step()
+        history.seconds.append(time.perf_counter() - start)
+        score = history.val_acc[-1] if val_loader is not None else -history.train_loss[-1]
+        if checkpoint is not None and (best is None or score > best):
+            best = score
+            torch.save(model.state_dict(), checkpoint)
+        summary = f"Época {epoch + 1}/{epochs}: pérdida {history.train_loss[-1]:.4f}, exactitud {history.train_acc[-1]:.2%}"
+        if val_loader is not None:
+            summary += f"; validación: pérdida {history.val_loss[-1]:.4f}, exactitud {history.val_acc[-1]:.2%}"
+        if not profile().is_smoke:
+            tqdm.write(summary)
+    if checkpoint is not None:
+        model.load_state_dict(torch.load(checkpoint, map_location=device))
+    return history
+
+
+def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of ``model``'s parameters, to check later which ones a step changed."""
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def changed_parameters(before: dict[str, torch.Tensor], model: torch.nn.Module) -> set[str]:
+    """Names of ``model``'s parameters that differ from the :func:`snapshot` ``before``."""
+    return {name for name, p in model.named_parameters() if not torch.equal(before[name], p.detach())}
+
