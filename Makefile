@@ -1,0 +1,29 @@
+# Two commands do everything: `make demo` (the main job) and `make test` (the test suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install build demo test test-quick clean
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+build: install  ## regenerate release/ and solutions/ from source/
+	$(BIN)/course build
+
+demo: install  ## build every lab, then autograde a perfect, a blank and a half-done submission of each
+	$(BIN)/course demo
+
+test: install  ## the whole suite: helpers, builds, nbgrader end to end, solutions executed (nbval)
+	$(BIN)/pytest tests solutions --nbval-lax --nbval-current-env -p no:cacheprovider
+
+test-quick: install  ## the fast subset, without the slow end-to-end tests
+	$(BIN)/pytest tests -m "not slow" -p no:cacheprovider
+
+clean:
+	rm -rf calificaciones gradebook.db submitted autograded feedback

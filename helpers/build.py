@@ -1,0 +1,195 @@
+"""Build the student releases (nbgrader) and the executed answer keys from ``source/``.
+
+The Colab badge and the setup cell are written here, once, and put at the top of every notebook.
+"""
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .course import REPO_BRANCH, REPO_URL, ROOT, check_lab, lab_notebook
+
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+
+SETUP_CODE = """\
+# Preparación del entorno: ejecuta esta celda tal como está, sin cambiarla.
+import pathlib
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # en Colab: instala el paquete del curso desde su repositorio
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}@{branch}"], check=True)
+else:  # en una copia local del curso: usa su carpeta helpers/
+    raiz = next((p for p in [pathlib.Path.cwd(), *pathlib.Path.cwd().parents]
+                 if (p / "helpers" / "__init__.py").exists()), None)
+    if raiz is not None and str(raiz) not in sys.path:
+        sys.path.insert(0, str(raiz))
+
+import helpers
+print(helpers.profile().describe())"""
+
+
+def _nbgrader_meta(grade_id: str) -> dict:
+    return {"nbgrader": {"grade": False, "grade_id": grade_id, "locked": True, "schema_version": 3,
+                         "solution": False, "task": False}, "course": "header"}
+
+
+def header_cells(lab: str, folder: str = "release") -> list:
+    """The badge and setup cells that open ``lab``'s notebook in ``folder``."""
+    repo_path = REPO_URL.removeprefix("https://github.com/")
+    badge_url = f"https://colab.research.google.com/github/{repo_path}/blob/{REPO_BRANCH}/{folder}/{lab}/{lab}.ipynb"
+    badge = nbformat.v4.new_markdown_cell(
+        f'<a href="{badge_url}" target="_parent">'
+        '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Abrir en Colab"/></a>',
+        metadata=_nbgrader_meta("colab_badge"))
+    setup = nbformat.v4.new_code_cell(SETUP_CODE.format(url=REPO_URL, branch=REPO_BRANCH),
+                                      metadata=_nbgrader_meta("setup"))
+    badge.id, setup.id = "colab-badge", "setup"
+    return [badge, setup]
+
+
+def with_header(nb, lab: str, folder: str):
+    """Return a copy of ``nb`` whose leading header cells are the current ones for ``folder``."""
+    nb = copy.deepcopy(nb)
+    body = [c for c in nb.cells if c.metadata.get("course") != "header"]
+    nb.cells = header_cells(lab, folder) + body
+    return nb
+
+
+def read_notebook(path: Path):
+    """Read a notebook, or raise a Spanish ``ValueError`` that names the file if it is not one."""
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No existe el cuaderno {path}.") from None
+    except Exception as e:  # invalid JSON, not a notebook...
+        raise ValueError(f"{path} no es un cuaderno de Jupyter válido ({type(e).__name__}: {e}).") from None
+
+
+def _write(nb, path: Path) -> bool:
+    """Write ``nb`` to ``path`` only if its content changes; return whether it did."""
+    text = nbformat.writes(nb) + "\n"
+    if path.exists() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True
+
+
+def sync_source_header(lab: str, root: Path = ROOT) -> bool:
+    """Make the source notebook start with the current header cells; return whether it changed."""
+    path = lab_notebook("source", lab, root)
+    return _write(with_header(read_notebook(path), lab, "release"), path)
+
+
+def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command on the course folder ``root`` (its own config, this ``helpers``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           # nbgrader runs `alembic` from PATH: make this interpreter's scripts visible
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return proc
+
+
+def build_release(lab: str, root: Path = ROOT) -> Path:
+    """Generate ``release/<lab>`` with ``nbgrader generate_assignment``; return the notebook's path."""
+    nbgrader("generate_assignment", lab, "--force", root=root)
+    return lab_notebook("release", lab, root)
+
+
+def answer_key(nb):
+    """Return a copy of the source notebook ``nb`` as an answer key: hidden tests and markers removed."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION_MARKERS.sub("", HIDDEN_TESTS.sub("", cell.source))
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop("nbgrader", None)
+    return nb
+
+
+def _fingerprint(nb, profile_name: str) -> str:
+    return hashlib.sha256((json.dumps(nb, sort_keys=True) + profile_name).encode()).hexdigest()
+
+
+def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, force: bool = False) -> Path:
+    """Write ``solutions/<lab>``: the answer key executed in ``profile_name``.
+
+    Execution is skipped when neither the source nor the profile changed since the last build, so
+    building twice changes nothing; ``force`` executes anyway.
+    """
+    from nbclient import NotebookClient
+
+    key = with_header(answer_key(read_notebook(lab_notebook("source", lab, root))), lab, "solutions")
+    fingerprint = _fingerprint(key, profile_name)
+    out = lab_notebook("solutions", lab, root)
+    if not force and out.exists() and read_notebook(out).metadata.get("course", {}).get("fingerprint") == fingerprint:
+        return out
+    note = nbformat.v4.new_markdown_cell(
+        f"> **Clave de respuestas de `{lab}`** (solo para el profesorado). Ejecutada con el perfil "
+        f"`{profile_name}`" + (": datos sustitutos pequeños, sin red y 1 época, así que las cifras de "
+                               "exactitud no son las de un entrenamiento real." if profile_name == "smoke" else "."),
+        metadata={"course": "header"})
+    note.id = "key-note"
+    key.cells.insert(1, note)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for extra in lab_notebook("source", lab, root).parent.iterdir():  # data files beside the notebook
+        if extra.is_file() and extra.suffix != ".ipynb":
+            shutil.copy2(extra, out.parent / extra.name)
+    previous = os.environ.get("COURSE_PROFILE")
+    os.environ["COURSE_PROFILE"] = profile_name
+    try:
+        NotebookClient(key, timeout=1800, kernel_name="python3",
+                       resources={"metadata": {"path": str(out.parent)}}).execute()
+    finally:
+        if previous is None:
+            os.environ.pop("COURSE_PROFILE")
+        else:
+            os.environ["COURSE_PROFILE"] = previous
+    key.metadata["course"] = {"fingerprint": fingerprint, "profile": profile_name}
+    _write(key, out)
+    return out
+
+
+def student_version(lab: str, answered, root: Path = ROOT):
+    """The release notebook with the key's answers pasted into the solution cells named in ``answered``.
+
+    ``answered`` is a set of ``grade_id``s, or ``"all"``: it makes the perfect, blank and half-done
+    submissions of the demo and the tests.
+    """
+    key = {c.metadata["nbgrader"]["grade_id"]: c for c in read_notebook(lab_notebook("source", lab, root)).cells
+           if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = read_notebook(lab_notebook("release", lab, root))
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in key and (answered == "all" or grade_id in answered):
+            cell.source = SOLUTION_MARKERS.sub("", key[grade_id].source)
+    return nb
+
+
+def solution_ids(lab: str, root: Path = ROOT) -> list[str]:
+    """``grade_id``s of the autograded code cells students write, in notebook order."""
+    nb = read_notebook(lab_notebook("release", lab, root))
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def build(labs, profile_name: str = "smoke", root: Path = ROOT, force: bool = False, log=print) -> None:
+    """Rebuild ``release/`` and ``solutions/`` for ``labs`` (header sync, nbgrader, executed keys)."""
+    for lab in labs:
+        check_lab(lab)
+        if sync_source_header(lab, root):
+            log(f"{lab}: cabecera de source/ actualizada")
+        log(f"{lab}: release/ generado en {build_release(lab, root)}")
+        log(f"{lab}: solutions/ en {build_solution(lab, profile_name, root, force)}")

@@ -1,0 +1,76 @@
+"""The instructor's command line: ``course build``, ``course grade`` and ``course demo``."""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import build, grading
+from .course import LABS, ROOT, existing_labs
+
+
+def _labs(names) -> list[str]:
+    return list(names) if names else existing_labs()
+
+
+def cmd_build(args) -> None:
+    build.build(_labs(args.labs), args.profile, force=args.force)
+
+
+def cmd_grade(args) -> None:
+    grades = grading.grade(args.lab, Path(args.submissions), Path(args.workdir) / args.lab)
+    print(grading.grade_table(grades))
+
+
+def cmd_demo(args) -> None:
+    labs = _labs(args.labs)
+    build.build(labs, "smoke")
+    all_grades = []
+    for lab in labs:
+        folder = Path(args.workdir) / "demo" / lab
+        folder.mkdir(parents=True, exist_ok=True)
+        ids = build.solution_ids(lab)
+        versions = {"perfecto": "all", "en_blanco": set(), "a_medias": set(ids[: len(ids) // 2])}
+        for name, answered in versions.items():
+            build._write(build.student_version(lab, answered), folder / f"{name}.ipynb")
+        start = time.perf_counter()
+        all_grades += grading.grade(lab, folder, Path(args.workdir) / lab)
+        print(f"{lab}: {len(versions)} entregas calificadas en {time.perf_counter() - start:.1f} s")
+    print()
+    print(grading.grade_table(all_grades))
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``course`` command."""
+    parser = argparse.ArgumentParser(prog="course", description="Herramientas del profesorado del curso.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    workdir = str(ROOT / "calificaciones")
+
+    p = sub.add_parser("build", help="regenera release/ y solutions/ desde source/")
+    p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")
+    p.add_argument("--profile", choices=["smoke", "full"], default="smoke",
+                   help="perfil con el que se ejecutan las soluciones (por defecto smoke)")
+    p.add_argument("--force", action="store_true", help="vuelve a ejecutar las soluciones aunque no cambien")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("grade", help="califica automáticamente una carpeta de entregas")
+    p.add_argument("lab", choices=LABS, metavar="LAB")
+    p.add_argument("submissions", help="carpeta con los cuadernos entregados")
+    p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")
+    p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")
+    p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
+    p.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""nbgrader settings for the course; this checkout is the course root (source/, release/, ...)."""
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "dl-curso"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "datos", ".cache"]
+
+# What students see in place of the solutions
+c.ClearSolutions.code_stub = {"python": "# TU CÓDIGO AQUÍ\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ESCRIBE TU RESPUESTA AQUÍ"
+
+# Autograding runs in the smoke profile (nbgrader sets NBGRADER_EXECUTION): every cell is quick, so
+# a cell that runs longer than this is stuck (an infinite loop, say) and is stopped.
+c.Execute.timeout = 120

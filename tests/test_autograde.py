@@ -1,0 +1,27 @@
+"""Real nbgrader end to end: a perfect, a blank and a half-done submission of every lab."""
+import time
+
+import pytest
+
+from helpers import build, grading
+from helpers.course import existing_labs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", existing_labs())
+def test_perfect_blank_and_half_done_submissions(lab, tmp_path):
+    ids = build.solution_ids(lab)
+    submissions = tmp_path / "entregas"
+    submissions.mkdir()
+    for name, answered in {"perfecto": "all", "en_blanco": set(), "a_medias": set(ids[: len(ids) // 2])}.items():
+        build._write(build.student_version(lab, answered), submissions / f"{name}.ipynb")
+    start = time.perf_counter()
+    grades = {g.student: g for g in grading.grade(lab, submissions, tmp_path / "curso", log=lambda *_: None)}
+    per_submission = (time.perf_counter() - start) / 3
+    print(f"{lab}: {per_submission:.1f} s por entrega")
+    perfect, blank, half = grades["perfecto"], grades["en_blanco"], grades["a_medias"]
+    assert perfect.score == perfect.max_score > 0
+    assert blank.score == 0
+    assert 0 < half.score < half.max_score
+    assert perfect.manual_pending > 0  # written answers wait for the instructor
+    assert per_submission < 60

@@ -1,0 +1,77 @@
+"""release/ and solutions/ are what the build makes from source/, and release/ leaks no answer."""
+import shutil
+
+import nbformat
+import pytest
+
+from helpers import build
+from helpers.course import LABS, ROOT, existing_labs, lab_notebook
+
+LABS_HERE = existing_labs()
+
+
+def _cells(path):
+    nb = nbformat.read(str(path), as_version=4)
+    return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
+
+
+def test_every_lab_in_source_is_a_course_lab():
+    assert LABS_HERE, "no lab notebooks in source/"
+    assert {p.name for p in (ROOT / "source").iterdir() if p.is_dir()} == set(LABS_HERE)
+    assert LABS_HERE == [lab for lab in LABS if lab in LABS_HERE]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_committed_release_equals_a_fresh_build(lab, tmp_path):
+    shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, tmp_path).parent)
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    assert not build.sync_source_header(lab, tmp_path), "source/ header is stale: run `course build`"
+    fresh = build.build_release(lab, tmp_path)
+    assert _cells(fresh) == _cells(lab_notebook("release", lab)), f"release/{lab} is stale: run `course build`"
+
+
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_release_holds_no_solution_and_no_hidden_test(lab):
+    text = lab_notebook("release", lab).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "Rúbrica"):
+        assert marker not in text
+    nb = nbformat.read(str(lab_notebook("release", lab)), as_version=4)
+    stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert stubs and all("TU CÓDIGO AQUÍ" in c.source or "ESCRIBE TU RESPUESTA AQUÍ" in c.source for c in stubs)
+
+
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_release_opens_with_badge_and_setup_cell(lab):
+    nb = nbformat.read(str(lab_notebook("release", lab)), as_version=4)
+    assert "colab.research.google.com/github/" in nb.cells[0].source and f"release/{lab}/{lab}.ipynb" in nb.cells[0].source
+    assert nb.cells[1].source == build.header_cells(lab)[1].source
+    assert nb.cells[1].metadata["nbgrader"]["locked"]
+
+
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_solutions_are_executed_keys_without_hidden_tests(lab):
+    path = lab_notebook("solutions", lab)
+    text = path.read_text()
+    assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    nb = nbformat.read(str(path), as_version=4)
+    assert "perfil `smoke`" in nb.cells[1].source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "solutions/ must be executed"
+    assert not any(o.output_type == "error" for c in code for o in c.outputs)
+    source = build.with_header(build.answer_key(build.read_notebook(lab_notebook("source", lab))), lab, "solutions")
+    assert [c.source for c in nb.cells if c.id != "key-note"] == [c.source for c in source.cells], \
+        f"solutions/{lab} is stale: run `course build`"
+
+
+def test_answer_key_strips_hidden_tests_and_markers():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "a = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\nassert a\n### BEGIN HIDDEN TESTS\nassert b == 2\n### END HIDDEN TESTS\n")])
+    assert build.answer_key(nb).cells[0].source == "a = 1\nb = 2\nassert a\n"
+
+
+def test_read_notebook_names_a_corrupt_file(tmp_path):
+    bad = tmp_path / "roto.ipynb"
+    bad.write_text("{no es json")
+    with pytest.raises(ValueError, match="roto.ipynb no es un cuaderno de Jupyter válido"):
+        build.read_notebook(bad)

@@ -1,0 +1,127 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers import data, standins
+
+
+def test_mnist_standin_is_read_by_torchvision():
+    train, test = data.load_mnist(train=True), data.load_mnist(train=False)
+    x, y = train[0]
+    assert x.shape == (1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    assert len(train) + len(test) == 1797
+    assert set(train.targets.tolist()) == set(range(10))
+    assert x.sum() > 10  # a real drawn digit, not a blank image
+
+
+def test_cifar10_standin_is_read_by_torchvision():
+    train = data.load_cifar10(train=True)
+    test = data.load_cifar10(train=False)
+    assert type(train).__mro__[1].__name__ == "CIFAR10"
+    assert len(train) == 1000 and len(test) == 200
+    x, y = train[0]
+    assert x.shape == (3, 32, 32) and 0 <= y < 10
+    assert train.classes == list(data.CIFAR10_CLASSES)
+
+
+def test_standins_are_deterministic(tmp_path):
+    a = standins.cifar10(tmp_path / "a")
+    b = standins.cifar10(tmp_path / "b")
+    assert (a / "data_batch_3").read_bytes() == (b / "data_batch_3").read_bytes()
+
+
+def test_fer_folder_and_csv_agree():
+    folder = data.load_fer2013("train", layout="folder")
+    csv = data.load_fer2013("train", layout="csv")
+    assert folder.images.shape == (400, 1, 48, 48) and folder.images.dtype == torch.float32
+    assert 0 <= folder.images.min() and folder.images.max() <= 1
+    assert folder.classes == sorted(folder.classes) == list(data.FER_CLASSES)
+    assert torch.equal(folder.images, csv.images) and torch.equal(folder.targets, csv.targets)
+    assert folder.targets.bincount().tolist() == [60, 10, 60, 90, 70, 60, 50]
+    assert len(data.load_fer2013("test")) == len(data.load_fer2013("test", layout="csv")) == 100
+
+
+def _copy_fer(tmp_path):
+    import shutil
+    root = tmp_path / "datos"
+    shutil.copytree(standins.fer2013(data.profile().data_root), root / "fer2013")
+    shutil.rmtree(root / "fer2013" / ".cache", ignore_errors=True)
+    return root
+
+
+def test_fer_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(data.CourseDataError, match="No se encontró la carpeta .*train"):
+        data.load_fer2013("train", root=tmp_path)
+
+
+def test_fer_missing_class_is_named(tmp_path):
+    import shutil
+    root = _copy_fer(tmp_path)
+    shutil.rmtree(root / "fer2013" / "test" / "disgust")
+    with pytest.raises(data.CourseDataError, match="disgust"):
+        data.load_fer2013("test", root=root)
+
+
+def test_fer_corrupt_image_is_skipped_and_named(tmp_path):
+    root = _copy_fer(tmp_path)
+    bad = next((root / "fer2013" / "test" / "happy").iterdir())
+    bad.write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match=f"Se omitieron 1 .*{bad.name}"):
+        ds = data.load_fer2013("test", root=root)
+    assert len(ds) == 99 and ds.skipped == [f"test/happy/{bad.name}"]
+
+
+def test_fer_cache_is_reused_and_invalidated(tmp_path):
+    root = _copy_fer(tmp_path)
+    first = data.load_fer2013("test", root=root)
+    caches = list((root / "fer2013" / ".cache").glob("test-*.npz"))
+    assert len(caches) == 1
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(root / "fer2013" / "test" / "sad" / "nuevo.png")
+    second = data.load_fer2013("test", root=root)
+    assert len(second) == len(first) + 1
+    assert len(list((root / "fer2013" / ".cache").glob("test-*.npz"))) == 2
+
+
+def test_tensor_loader_gives_the_same_batches_as_a_dataloader():
+    ds = data.load_mnist(train=False)
+    standard = list(torch.utils.data.DataLoader(ds, batch_size=64))
+    fast = list(data.TensorLoader.from_dataset(ds, batch_size=64, device="cpu"))
+    assert len(standard) == len(fast)
+    for (x1, y1), (x2, y2) in zip(standard, fast):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_tensor_loader_shuffles_every_example_once_per_epoch():
+    x, y = torch.arange(10.0).reshape(10, 1, 1, 1), torch.arange(10)
+    loader = data.TensorLoader(x, y, batch_size=4, shuffle=True, device="cpu", seed=0)
+    epoch1 = torch.cat([b for _, b in loader])
+    epoch2 = torch.cat([b for _, b in loader])
+    assert sorted(epoch1.tolist()) == list(range(10)) and not torch.equal(epoch1, epoch2)
+    assert len(loader) == 3
+
+
+def test_random_crop_flip_shifts_and_mirrors():
+    img = torch.zeros(1, 1, 8, 8)
+    img[0, 0, 3, 2] = 1.0
+    out = data.random_crop_flip(img.repeat(200, 1, 1, 1), padding=2)
+    assert out.shape == (200, 1, 8, 8)
+    assert torch.all(out.sum((1, 2, 3)) <= 1)  # each pixel moved, none duplicated
+    positions = {tuple(torch.nonzero(o[0])[0].tolist()) for o in out if o.sum() == 1}
+    assert len(positions) > 10
+    mirrored = data.random_crop_flip(img.repeat(200, 1, 1, 1), padding=0)
+    assert {tuple(torch.nonzero(o[0])[0].tolist()) for o in mirrored} == {(3, 2), (3, 5)}
+
+
+def test_tensor_loader_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="3 imágenes pero 2 etiquetas"):
+        data.TensorLoader(torch.zeros(3, 1, 2, 2), torch.zeros(2), device="cpu")
+
+
+def test_sample_photos_are_bundled():
+    photos = data.sample_photos()
+    assert {"china", "flower"} <= set(photos)
+    with Image.open(photos["china"]) as img:
+        assert img.mode == "RGB"

@@ -1,0 +1,53 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers import runtime
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "full"),
+    ({"COURSE_PROFILE": "smoke"}, "smoke"),
+    ({"COURSE_PROFILE": "full"}, "full"),
+    ({"NBGRADER_EXECUTION": "autograde"}, "smoke"),
+    ({"NBGRADER_EXECUTION": "validate", "COURSE_PROFILE": "full"}, "smoke"),
+])
+def test_profile_follows_environment(monkeypatch, env, expected):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert runtime.profile().name == expected
+
+
+def test_invalid_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "rapido")
+    with pytest.raises(ValueError, match="COURSE_PROFILE='rapido' no es válido"):
+        runtime.profile()
+
+
+def test_smoke_budgets(monkeypatch):
+    p = runtime.profile()
+    assert p.device == torch.device("cpu") and not p.download and not p.pretrained
+    assert p.epochs(full=10) == 1
+    assert len(p.limit(list(range(5000)), "train")) == p.train_size
+    assert len(p.limit(list(range(10)), "test")) == 10
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    full = runtime.profile()
+    assert full.epochs(full=10) == 10 and full.limit([1, 2, 3], "train") == [1, 2, 3]
+
+
+def test_nbgrader_execution_means_smoke_in_a_fresh_interpreter():
+    env = {"NBGRADER_EXECUTION": "autograde", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", "from helpers import profile; print(profile().name)"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "smoke"
+
+
+def test_seed_everything_repeats_random_numbers():
+    runtime.seed_everything(3)
+    a = torch.rand(4)
+    runtime.seed_everything(3)
+    assert torch.equal(a, torch.rand(4))

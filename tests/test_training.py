@@ -1,0 +1,93 @@
+import pytest
+import torch
+from torch import nn
+
+from helpers import checks, evaluation, models, seed_everything, training
+from helpers.data import TensorLoader, load_cifar10
+
+
+def small_cnn():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(4),
+                         nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+
+
+def test_fit_lowers_the_loss_on_the_cifar_standin():
+    seed_everything(0)
+    loader = TensorLoader.from_dataset(load_cifar10(train=True), batch_size=50, shuffle=True, device="cpu")
+    model = small_cnn()
+    loss_fn = nn.CrossEntropyLoss()
+    before, _ = evaluation.evaluate(model, loader, loss_fn)
+    history = training.fit(model, loader, loss_fn, torch.optim.Adam(model.parameters(), 3e-3), epochs=3,
+                           val_loader=loader, max_batches=None)
+    after, acc = evaluation.evaluate(model, loader, loss_fn)
+    assert after < before * 0.5 and acc > 0.6
+    assert len(history.batch_loss) == 3 * len(loader) and len(history.val_acc) == 3
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_fit_respects_max_batches_and_checkpoints(tmp_path):
+    x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
+    model = small_cnn()
+    history = training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), nn.CrossEntropyLoss(),
+                           torch.optim.SGD(model.parameters(), 0.01), epochs=2, max_batches=3,
+                           checkpoint=tmp_path / "mejor.pt")
+    assert len(history.batch_loss) == 6 and (tmp_path / "mejor.pt").exists()
+
+
+def test_snapshot_and_changed_parameters():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    model[0].requires_grad_(False)
+    before = training.snapshot(model)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], 0.1)
+    model(torch.randn(4, 2)).sum().backward()
+    opt.step()
+    assert training.changed_parameters(before, model) == {"1.weight", "1.bias"}
+
+
+def test_metrics_on_known_predictions():
+    pred, true = torch.tensor([0, 1, 1, 2, 2, 2]), torch.tensor([0, 1, 2, 2, 2, 0])
+    assert evaluation.accuracy(pred, true) == pytest.approx(4 / 6)
+    cm = evaluation.confusion_matrix(pred, true, 3)
+    assert cm.tolist() == [[1, 0, 1], [0, 1, 0], [0, 1, 2]]
+    assert evaluation.per_class_accuracy(pred, true, 3).tolist() == pytest.approx([0.5, 1.0, 2 / 3])
+    with pytest.raises(ValueError, match="deben ser iguales"):
+        evaluation.accuracy(pred, true[:3])
+
+
+def test_predict_returns_every_label():
+    model = nn.Linear(4, 3)
+    x, y = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    pred, true = evaluation.predict(model, TensorLoader(x, y, batch_size=4, device="cpu"))
+    assert torch.equal(pred, model(x).argmax(1)) and torch.equal(true, y)
+
+
+def test_parameter_counting_and_weight_copy():
+    a = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert models.count_parameters(a) == 26
+    a[0].requires_grad_(False)
+    assert models.count_parameters(a, trainable_only=True) == 10
+    b = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    models.copy_weights_in_order(a, b)
+    assert torch.equal(a[2].weight, b[2].weight)
+    with pytest.raises(ValueError, match="El parámetro n.º 0 tiene forma"):
+        models.copy_weights_in_order(a, nn.Sequential(nn.Linear(2, 4), nn.Linear(4, 2)))
+
+
+def test_pretrained_model_falls_back_offline_with_a_spanish_warning():
+    with pytest.warns(models.CourseWarning, match="sin pesos de ImageNet"):
+        model, weights = models.pretrained_model("alexnet")
+    assert models.count_parameters(model) == 61_100_840
+    assert len(weights.meta["categories"]) == 1000
+    with pytest.raises(ValueError, match="no tiene un modelo llamado"):
+        models.pretrained_model("alexnet9000")
+
+
+def test_checks_explain_in_spanish():
+    with pytest.raises(AssertionError, match=r"se esperaba la forma \(1, 10\), se obtuvo \(1, 9\)\. Pista: capa"):
+        checks.check_shape(torch.zeros(1, 9), (1, 10), hint="capa")
+    with pytest.raises(AssertionError, match="error relativo máximo"):
+        checks.check_close(torch.ones(3), torch.ones(3) * 1.1)
+    with pytest.raises(AssertionError, match="se esperaban 3 parámetros, tiene 6"):
+        checks.check_parameter_count(nn.Linear(2, 2), 3)
+    checks.check_close(torch.ones(2), [1.0, 1.0])
+    checks.check_equal(3, 3)
