@@ -93,7 +93,8 @@ def _decode_gray(paths: list[str]) -> list[np.ndarray | None]:
     for path in paths:
         try:
             with Image.open(path) as img:
-                out.append(np.asarray(img.convert("L").resize((48, 48))))
+                img = img if img.mode == "L" else img.convert("L")
+                out.append(np.asarray(img if img.size == (48, 48) else img.resize((48, 48))))
         except Exception:  # any unreadable or truncated file is reported by the caller
             out.append(None)
     return out
@@ -231,10 +232,41 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
 
 # --- tensor-resident loading --------------------------------------------------------------------
 
+def _vectorized(dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """All of a torchvision MNIST/CIFAR dataset at once, when its transform is ToTensor (+ Normalize).
+
+    Gives exactly what the per-example transform gives, without a Python loop over examples.
+    """
+    steps = getattr(dataset, "transform", None)
+    steps = steps.transforms if isinstance(steps, transforms.Compose) else [steps]
+    raw = getattr(dataset, "data", None)
+    if (not isinstance(dataset, (datasets.MNIST, datasets.CIFAR10)) or raw is None
+            or not isinstance(steps[0], transforms.ToTensor)
+            or not all(isinstance(t, transforms.Normalize) for t in steps[1:])
+            or getattr(dataset, "target_transform", None) is not None):
+        return None
+    x = torch.as_tensor(raw)
+    x = (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)).float().div_(255)
+    for t in steps[1:]:
+        x = transforms.functional.normalize(x, t.mean, t.std)
+    return x.contiguous(), torch.as_tensor(dataset.targets)
+
+
 def dataset_to_tensors(dataset, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``dataset`` (with its transform) once and return all ``(images, labels)`` as two tensors."""
+    """Run ``dataset`` (with its transform) once and return all ``(images, labels)`` as two tensors.
+
+    Subsets are followed to their dataset, and MNIST/CIFAR-10 with ``ToTensor``/``Normalize`` are
+    converted in one vectorised step.
+    """
+    if isinstance(dataset, torch.utils.data.Subset):
+        images, labels = dataset_to_tensors(dataset.dataset, batch_size)
+        index = torch.as_tensor(dataset.indices)
+        return images[index], labels[index]
     if isinstance(dataset, ImageTensorDataset) and dataset.transform is None:
         return dataset.images, dataset.targets
+    fast = _vectorized(dataset)
+    if fast is not None:
+        return fast
     xs, ys = [], []
     for x, y in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
         xs.append(x)

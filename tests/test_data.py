@@ -125,3 +125,30 @@ def test_sample_photos_are_bundled():
     assert {"china", "flower"} <= set(photos)
     with Image.open(photos["china"]) as img:
         assert img.mode == "RGB"
+
+
+@pytest.mark.parametrize("loader, transform", [
+    (data.load_mnist, None),
+    (data.load_cifar10, None),
+    (data.load_cifar10, "imagenet"),
+])
+def test_vectorised_conversion_equals_the_per_example_transform(loader, transform):
+    from torchvision import transforms
+    if transform == "imagenet":
+        transform = transforms.Compose([transforms.ToTensor(),
+                                        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    ds = loader(train=False, transform=transform)
+    fast_x, fast_y = data._vectorized(ds)
+    slow_x = torch.stack([ds[i][0] for i in range(len(ds))])
+    slow_y = torch.tensor([ds[i][1] for i in range(len(ds))])
+    assert torch.allclose(fast_x, slow_x, atol=1e-6) and torch.equal(fast_y, slow_y)
+    sub = torch.utils.data.Subset(ds, [5, 1, 3])
+    x, y = data.dataset_to_tensors(sub)
+    assert torch.allclose(x, slow_x[[5, 1, 3]], atol=1e-6) and torch.equal(y, slow_y[[5, 1, 3]])
+
+
+def test_unknown_transforms_take_the_general_path():
+    from torchvision import transforms
+    ds = data.load_mnist(train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.RandomRotation(0)]))
+    assert data._vectorized(ds) is None
+    assert data.dataset_to_tensors(ds)[0].shape == (360, 1, 28, 28)
