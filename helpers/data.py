@@ -117,11 +117,17 @@ def _fer_root(root) -> Path:
     return folder
 
 
-def _listing_key(files: list[Path]) -> str:
+def _fingerprint(paths: list[Path], names: list[str] = ()) -> str:
+    """A short hash of ``paths``' sizes and modification times and of ``names``.
+
+    For a folder tree, pass the folders and the file names in them: adding, removing or renaming a
+    file changes both.
+    """
     h = hashlib.sha1()
-    for f in files:
-        st = f.stat()
-        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    h.update("\n".join(names).encode())
     return h.hexdigest()[:16]
 
 
@@ -153,22 +159,22 @@ def _load_fer_folder(folder: Path, split: str, cache: bool):
     if missing:
         raise CourseDataError(f"Faltan las carpetas de las emociones {', '.join(missing)} en {split_dir}. "
                               f"Se esperaban: {', '.join(FER_CLASSES)}.")
-    files, labels = [], []
-    for k, name in enumerate(FER_CLASSES):
-        class_files = sorted(p for p in (split_dir / name).iterdir() if p.is_file())
-        files += class_files
-        labels += [k] * len(class_files)
+    class_dirs = [split_dir / name for name in FER_CLASSES]
+    names = [sorted(os.listdir(d)) for d in class_dirs]
+    files = [str(d / n) for d, ns in zip(class_dirs, names) for n in ns]
+    labels = [k for k, ns in enumerate(names) for _ in ns]
 
     def compute():
-        decoded = decode_images([str(f) for f in files])
+        decoded = decode_images(files)
         ok = [i for i, a in enumerate(decoded) if a is not None]
-        bad = [str(files[i].relative_to(folder)) for i, a in enumerate(decoded) if a is None]
+        bad = [os.path.relpath(files[i], folder) for i, a in enumerate(decoded) if a is None]
         images = np.stack([decoded[i] for i in ok]) if ok else np.zeros((0, 48, 48), np.uint8)
         return {"images": images, "labels": np.array(labels, np.int64)[ok], "skipped": np.array(bad, dtype=str)}
 
     if not cache:
         return compute()
-    return _cached(folder / ".cache" / f"{split}-{_listing_key(files)}.npz", compute)
+    key = _fingerprint(class_dirs, [n for ns in names for n in ns])
+    return _cached(folder / ".cache" / f"{split}-{key}.npz", compute)
 
 
 def _load_fer_csv(csv_path: Path, split: str, cache: bool):
@@ -199,7 +205,7 @@ def _load_fer_csv(csv_path: Path, split: str, cache: bool):
 
     if not cache:
         return compute()
-    return _cached(csv_path.parent / ".cache" / f"csv-{split}-{_listing_key([csv_path])}.npz", compute)
+    return _cached(csv_path.parent / ".cache" / f"csv-{split}-{_fingerprint([csv_path])}.npz", compute)
 
 
 def load_fer2013(split: str = "train", layout: str = "folder", root=None, transform=None,
@@ -209,7 +215,7 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
     ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.png`` (classes in sorted order);
     ``layout="csv"`` reads ``<root>/fer2013/fer2013.csv`` and maps its labels to the same order.
     Files that cannot be read are skipped and named in a warning. Decoded arrays are cached next to
-    the data and reused until the folder changes. ``root`` defaults to the profile's data folder.
+    the data (``.cache/``) and reused until a file is added, removed or renamed (or the CSV changes). ``root`` defaults to the profile's data folder.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split debe ser 'train' o 'test', no {split!r}.")
