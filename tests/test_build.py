@@ -75,3 +75,12 @@ def test_read_notebook_names_a_corrupt_file(tmp_path):
     bad.write_text("{no es json")
     with pytest.raises(ValueError, match="roto.ipynb no es un cuaderno de Jupyter válido"):
         build.read_notebook(bad)
+
+
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_at_least_a_third_of_test_cells_carry_hidden_tests(lab):
+    nb = build.read_notebook(lab_notebook("source", lab))
+    tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    hidden = [c for c in tests if "### BEGIN HIDDEN TESTS" in c.source]
+    assert tests and 3 * len(hidden) >= len(tests), f"{len(hidden)} of {len(tests)} test cells have hidden tests"
+    assert all(c.metadata["nbgrader"]["points"] > 0 for c in tests)
