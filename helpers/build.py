@@ -132,17 +132,17 @@ def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, for
     from nbclient import NotebookClient
 
     key = with_header(answer_key(read_notebook(lab_notebook("source", lab, root))), lab, "solutions")
-    fingerprint = _fingerprint(key, profile_name)
-    out = lab_notebook("solutions", lab, root)
-    if not force and out.exists() and read_notebook(out).metadata.get("course", {}).get("fingerprint") == fingerprint:
-        return out
     note = nbformat.v4.new_markdown_cell(
         f"> **Clave de respuestas de `{lab}`** (solo para el profesorado). Ejecutada con el perfil "
         f"`{profile_name}`" + (": datos sustitutos pequeños, sin red y 1 época, así que las cifras de "
                                "exactitud no son las de un entrenamiento real." if profile_name == "smoke" else "."),
         metadata={"course": "header"})
     note.id = "key-note"
-    key.cells.insert(1, note)
+    key.cells.insert(0, note)
+    fingerprint = _fingerprint(key, profile_name)
+    out = lab_notebook("solutions", lab, root)
+    if not force and out.exists() and read_notebook(out).metadata.get("course", {}).get("fingerprint") == fingerprint:
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
     for extra in lab_notebook("source", lab, root).parent.iterdir():  # data files beside the notebook
         if extra.is_file() and extra.suffix != ".ipynb":

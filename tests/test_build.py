@@ -55,7 +55,7 @@ def test_solutions_are_executed_keys_without_hidden_tests(lab):
     text = path.read_text()
     assert "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
     nb = nbformat.read(str(path), as_version=4)
-    assert "perfil `smoke`" in nb.cells[1].source
+    assert "perfil `smoke`" in nb.cells[0].source
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "solutions/ must be executed"
     assert not any(o.output_type == "error" for c in code for o in c.outputs)
