@@ -51,3 +51,12 @@ def test_seed_everything_repeats_random_numbers():
     a = torch.rand(4)
     runtime.seed_everything(3)
     assert torch.equal(a, torch.rand(4))
+
+
+def test_limit_cap_tightens_smoke_and_leaves_full_alone(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    smoke = runtime.profile()
+    assert len(smoke.limit(list(range(5000)), "test", cap=40)) == 40
+    assert len(smoke.limit(list(range(5000)), "train", cap=10**6)) == smoke.train_size
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    assert len(runtime.profile().limit(list(range(5000)), "train", cap=16)) == 5000
