@@ -93,6 +93,12 @@ def unpack(submissions: Path, into: Path) -> Path:
     return into
 
 
+def _version_key(sub: "Submission") -> tuple:
+    """Sort key putting numbered resubmissions ("lab-1.ipynb", "lab-2.ipynb") after the first one."""
+    m = re.match(r"^(.*?)(?:-(\d+))?(\.[^./]*)?$", sub.name)
+    return (m.group(1), int(m.group(2) or 0), sub.name)
+
+
 def collect(folder: Path, pattern: str | None = None) -> list[Submission]:
     """Every file under ``folder``, sorted by name, each with its student id or the reason it is skipped.
 
@@ -121,6 +127,7 @@ def collect(folder: Path, pattern: str | None = None) -> list[Submission]:
         if sub.student and sub.status == "pendiente":
             by_student.setdefault(sub.student, []).append(sub)
     for subs in by_student.values():
+        subs.sort(key=_version_key)
         for older in subs[:-1]:
             older.status = "ignorado"
             older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")

@@ -176,13 +176,13 @@ def repair(student, release, lab: str, other_labs: dict[str, set[str]] | None = 
 
     # 5. build the output cells, in the release's order
     out_for: dict[int, list] = {}
-    for j, i in match.items():
+    recovered: list[str] = []
+    for j, i in sorted(match.items(), key=lambda item: item[1]):
         r, s = rcells[i], scells[j]
         gid = _meta(r).get("grade_id")
         cells = []
         if gid and how[j] != "grade_id":
-            notes.append(f"celda {_kind(r)} «{gid}» sin metadatos de nbgrader: recuperada "
-                         f"({'por su identificador' if how[j] == 'id' else 'por su contenido'})")
+            recovered.append(f"«{gid}»")
         if gid and _meta(r).get("locked") and not _meta(r).get("solution"):
             cell = copy.deepcopy(r)
             if s.cell_type != r.cell_type:
@@ -207,6 +207,9 @@ def repair(student, release, lab: str, other_labs: dict[str, set[str]] | None = 
         else:
             cells = [copy.deepcopy(s)]
         out_for[i] = cells
+    if recovered:
+        notes.append(f"{len(recovered)} celdas sin metadatos de nbgrader, reconocidas por su identificador o su "
+                     f"contenido y recuperadas: {', '.join(recovered)}")
     for i in graded:
         if i not in taken:
             out_for[i] = [copy.deepcopy(rcells[i])]
