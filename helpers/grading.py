@@ -149,7 +149,7 @@ from helpers.sandbox import RobustExecute
 
 c.Execute.timeout = {int(settings.cell_timeout)}
 c.Autograde.autograde_preprocessors = [RobustExecute if p is Execute else p
-                                       for p in Autograde.autograde_preprocessors.default_value]
+                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()]
 c.RobustExecute.incident_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "incidencias.json")
 """
 
@@ -178,7 +178,9 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     template.mkdir(parents=True)
     (template / "nbgrader_config.py").write_text(_config_text(settings))
     shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
-    _run_nbgrader(["generate_assignment", lab, "--force"], template)
+    proc = _run_nbgrader(["generate_assignment", lab, "--force"], template)
+    if "Exception while loading config file" in proc.stdout + proc.stderr:
+        raise RuntimeError(f"nbgrader no pudo leer {template / 'nbgrader_config.py'}:\n{proc.stderr[-3000:]}")
     (template / "huella.txt").write_text(stamp)
     return template
 
@@ -245,8 +247,6 @@ def _execution_notes(nb) -> list[str]:
                 notes.append(f"celda «{label}»: superó el tiempo máximo por celda y se interrumpió")
             elif out.get("ename") == "MemoryError":
                 notes.append(f"celda «{label}»: superó el límite de memoria (MemoryError)")
-            elif out.get("ename") == "KeyboardInterrupt":
-                notes.append(f"celda «{label}»: interrumpida por tiempo")
     return notes
 
 
@@ -460,8 +460,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             continue
         except ValueError as e:
             f.status = STATUS_UNREADABLE
-            f.notes.append(f"no es un cuaderno de Jupyter válido ({str(e).split('(', 1)[-1].rstrip(').')}); "
-                           f"no se califica{kept}")
+            why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
+            f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
             continue
         f.notes += repaired.notes
         original = workdir / "entregas" / f.student / f"{lab}.ipynb"

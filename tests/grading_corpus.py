@@ -96,8 +96,9 @@ def damaged(lab: str) -> dict:
 
     nb = copy.deepcopy(perfect)
     i = _index(nb, sols[5])
-    nb.cells[i].source = ("bloques = []\nwhile True:  # come memoria sin parar\n"
-                          "    bloques.append(bytes(512 * 2**20))  # calloc: crece sin tocar la RAM\n" + nb.cells[i].source)
+    nb.cells[i].source = ("def comer_memoria():\n    bloques = []\n    while True:  # come memoria sin parar\n"
+                          "        bloques.append(bytes(512 * 2**20))  # calloc: crece sin tocar la RAM\n\n"
+                          "comer_memoria()\n" + nb.cells[i].source)
     cases["memoria.ipynb"] = (nb, f"celda que agota la memoria en {sols[5]}")
 
     cases["colab.ipynb"] = (colab_saved(perfect), "guardado por Colab")
