@@ -17,8 +17,14 @@ def cmd_build(args) -> None:
 
 
 def cmd_grade(args) -> None:
-    grades = grading.grade(args.lab, Path(args.submissions), Path(args.workdir) / args.lab)
-    print(grading.grade_table(grades))
+    result = grading.grade_class(args.lab, Path(args.submissions), Path(args.workdir) / args.lab, jobs=args.jobs,
+                                 pattern=args.patron, cell_timeout=args.tiempo_celda,
+                                 notebook_timeout=args.tiempo_cuaderno, memory_gb=args.memoria)
+    print(grading.grade_table(result.grades))
+    print()
+    print(result.problems())
+    print()
+    print(result.summary())
 
 
 def cmd_demo(args) -> None:
@@ -52,10 +58,22 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true", help="vuelve a ejecutar las soluciones aunque no cambien")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("grade", help="califica automáticamente una carpeta de entregas")
+    p = sub.add_parser("grade", help="califica una clase: repara, califica en paralelo, retroalimentación, CSV e informe")
     p.add_argument("lab", choices=LABS, metavar="LAB")
-    p.add_argument("submissions", help="carpeta con los cuadernos entregados")
+    p.add_argument("submissions", help="carpeta con los cuadernos entregados o zip descargado de Moodle, "
+                                       "Canvas o Google Classroom")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
+    p.add_argument("--jobs", "-j", type=int, default=0,
+                   help="estudiantes calificados a la vez (por defecto, el número de núcleos)")
+    p.add_argument("--patron", default="auto",
+                   help="cómo sacar el estudiante del nombre de archivo: auto (por defecto), "
+                        f"{', '.join(grading.collecting.PLATFORMS)} o una expresión regular con (?P<estudiante>...)")
+    p.add_argument("--tiempo-celda", type=int, default=grading.CELL_TIMEOUT,
+                   help=f"segundos máximos por celda (por defecto {grading.CELL_TIMEOUT})")
+    p.add_argument("--tiempo-cuaderno", type=int, default=grading.NOTEBOOK_TIMEOUT,
+                   help=f"segundos máximos por cuaderno completo (por defecto {grading.NOTEBOOK_TIMEOUT})")
+    p.add_argument("--memoria", type=float, default=grading.MEMORY_GB,
+                   help=f"GiB de memoria virtual por estudiante (por defecto {grading.MEMORY_GB:g})")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")

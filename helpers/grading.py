@@ -1,11 +1,51 @@
-"""Autograde a folder of submissions with nbgrader and report the grades."""
-import re
+"""Grade a whole class: collect, repair, autograde in parallel (isolated), merge, feedback, CSV and report.
+
+Layout of the work folder (``calificaciones/<lab>`` by default), an nbgrader course folder::
+
+    gradebook.db, nbgrader_config.py, source/, release/   # the course (formgrader works here)
+    entregas/<id>/<lab>.ipynb      # each student's file as received (last version)
+    submitted/<id>/<lab>/          # the repaired notebook that was graded
+    autograded/<id>/<lab>/         # nbgrader's executed notebook
+    feedback/<id>/<lab>/<lab>.html # Spanish feedback for the student
+    notas_<lab>.csv, informe_<lab>.txt, estado.json
+    _plantilla/                    # a clean course folder copied for each student
+    _trabajo/<id>/                 # each student's isolated course folder while being graded
+
+Each student is autograded in a copy of ``_plantilla`` (its own ``gradebook.db``), so students can
+run in parallel without sharing a database; the scores are then merged into ``gradebook.db`` one
+student at a time, in id order, so ``--jobs`` never changes the result.
+"""
+import csv
+import hashlib
+import json
+import os
+import resource
 import shutil
-from dataclasses import dataclass
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import nbgrader
-from .course import COURSE_ID, ROOT, check_lab, lab_notebook
+import nbformat
+
+from . import collect as collecting
+from .build import read_notebook
+from .course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
+from .repair import NotThisLab, repair
+
+CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
+NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
+MEMORY_GB = 8.0  # address-space limit of each student's nbgrader and kernel
+
+STATUS_GRADED = "calificado"
+STATUS_UNCHANGED = "sin cambios"
+STATUS_UNREADABLE = "ilegible"
+STATUS_OTHER_LAB = "otro laboratorio"
+STATUS_FAILED = "error al calificar"
+STATUS_IGNORED = "ignorado"
 
 
 @dataclass
@@ -14,23 +54,315 @@ class Grade:
 
     student: str
     lab: str
-    score: float
+    score: float | None
     max_score: float
     manual_pending: int
     manual_max: float
+    status: str = STATUS_GRADED
+    file: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
-def student_id(path: Path) -> str:
-    """A student id from a submission's file name: letters, digits, ``_``, ``-`` and ``.`` only."""
-    return re.sub(r"[^\w.-]+", "_", path.stem).strip("_") or "sin_nombre"
+@dataclass
+class Settings:
+    """Limits for one grading run."""
+
+    jobs: int = 0  # 0: the number of cores
+    cell_timeout: int = CELL_TIMEOUT
+    notebook_timeout: int = NOTEBOOK_TIMEOUT
+    memory_gb: float = MEMORY_GB
+
+    def key(self) -> str:
+        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}"
 
 
-def prepare_course(lab: str, workdir: Path) -> None:
-    """Make ``workdir`` an nbgrader course folder holding ``lab``'s current source and release."""
-    source = lab_notebook("source", lab, workdir).parent
-    shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(lab_notebook("source", lab).parent, source)
-    nbgrader("generate_assignment", lab, "--force", root=workdir)
+@dataclass
+class Outcome:
+    """What autograding one student in isolation produced."""
+
+    student: str
+    grades: dict = field(default_factory=dict)  # (notebook, grade_id) -> columns
+    comments: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    root: Path | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class ClassResult:
+    """Everything a grading run produced: the grades, every file's fate, and the output files."""
+
+    lab: str
+    workdir: Path
+    grades: list[Grade]
+    files: list  # collect.Submission, in name order
+    csv: Path
+    report: Path
+    seconds: float = 0.0
+    graded_now: int = 0
+
+    def summary(self) -> str:
+        """A short Spanish summary of the run."""
+        count = lambda s: sum(1 for f in self.files if f.status.startswith(s))  # noqa: E731
+        repaired = sum(1 for f in self.files if f.status == STATUS_GRADED and f.notes)
+        graded = [g for g in self.grades if g.score is not None]
+        mean = sum(g.score for g in graded) / len(graded) if graded else 0
+        top = graded[0].max_score if graded else 0
+        return "\n".join([
+            f"{self.lab}: {len(self.files)} archivos recibidos.",
+            f"  calificados ahora: {count(STATUS_GRADED)} (con reparaciones: {repaired}); "
+            f"sin cambios desde la vez anterior: {count(STATUS_UNCHANGED)}",
+            f"  ilegibles: {count(STATUS_UNREADABLE)}; de otro laboratorio: {count(STATUS_OTHER_LAB)}; "
+            f"con error al calificar: {count(STATUS_FAILED)}; ignorados: {count(STATUS_IGNORED)}",
+            f"  en el libro de notas: {len(graded)} estudiantes, media {mean:.2f} de {top:g} puntos automáticos",
+            f"  tiempo: {self.seconds:.0f} s; notas en {self.csv}; informe en {self.report}",
+        ])
+
+    def problems(self) -> str:
+        """The Spanish report: every file, what happened to it and why."""
+        lines = [f"Informe de la calificación de {self.lab}", ""]
+        for f in self.files:
+            who = f" → {f.student}" if f.student else ""
+            lines.append(f"- {f.name}{who}: {f.status}")
+            lines += [f"    · {n}" for n in f.notes]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- course folders
+
+def _fingerprint(lab: str) -> str:
+    digest = hashlib.sha256()
+    folder = lab_notebook("source", lab).parent
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _config_text(settings: Settings) -> str:
+    return (ROOT / "nbgrader_config.py").read_text() + f"""
+
+# Added by helpers.grading for class grading: limits, and a kernel crash costs one cell, not the notebook.
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
+from helpers.sandbox import RobustExecute
+
+c.Execute.timeout = {int(settings.cell_timeout)}
+c.Autograde.autograde_preprocessors = [RobustExecute if p is Execute else p
+                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()]
+c.RobustExecute.incident_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "incidencias.json")
+"""
+
+
+def nbgrader_env() -> dict:
+    """The environment nbgrader runs in: this ``helpers`` importable, this interpreter's scripts on PATH."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
+def _run_nbgrader(args: list[str], root: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
+    proc = subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return proc
+
+
+def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> Path:
+    """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook)."""
+    template = workdir / "_plantilla"
+    stamp = f"{_fingerprint(lab)}/{settings.key()}"
+    if (template / "huella.txt").exists() and (template / "huella.txt").read_text() == stamp:
+        return template
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir(parents=True)
+    (template / "nbgrader_config.py").write_text(_config_text(settings))
+    shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
+    proc = _run_nbgrader(["generate_assignment", lab, "--force"], template)
+    if "Exception while loading config file" in proc.stdout + proc.stderr:
+        raise RuntimeError(f"nbgrader no pudo leer {template / 'nbgrader_config.py'}:\n{proc.stderr[-3000:]}")
+    (template / "huella.txt").write_text(stamp)
+    return template
+
+
+def prepare_course(lab: str, workdir: Path, template: Path, log=print) -> None:
+    """Make ``workdir`` the main course folder; a gradebook for an older version of the lab is set aside."""
+    stamp = _fingerprint(lab)
+    mark = workdir / "huella.txt"
+    if mark.exists() and mark.read_text() != stamp and (workdir / "gradebook.db").exists():
+        old = workdir / f"gradebook.{time.strftime('%Y%m%d-%H%M%S')}.db"
+        (workdir / "gradebook.db").rename(old)
+        (workdir / "estado.json").unlink(missing_ok=True)
+        log(f"El enunciado de {lab} cambió desde la última calificación: el libro de notas anterior se "
+            f"guarda como {old.name} y se califica todo de nuevo.")
+    for name in ("source", "release"):
+        shutil.rmtree(workdir / name / lab, ignore_errors=True)
+        shutil.copytree(template / name / lab, workdir / name / lab)
+    (workdir / "nbgrader_config.py").write_text((template / "nbgrader_config.py").read_text())
+    if not (workdir / "gradebook.db").exists():
+        shutil.copy2(template / "gradebook.db", workdir / "gradebook.db")
+    mark.write_text(stamp)
+
+
+# --------------------------------------------------------------------------- one student, isolated
+
+def _kill_under(root: Path) -> None:
+    """Kill the processes we started whose working folder lies under ``root`` (nbgrader, its kernel)."""
+    root = str(root.resolve())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.readlink(proc / "cwd").startswith(root):
+                os.kill(int(proc.name), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _read_gradebook(path: Path, lab: str, student: str) -> tuple[dict, dict]:
+    from nbgrader.api import Gradebook
+
+    grades, comments = {}, {}
+    with Gradebook(f"sqlite:///{path}", COURSE_ID) as gb:
+        sub = gb.find_submission(lab, student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                grades[(nb.name, g.name)] = {
+                    "auto_score": g.auto_score, "manual_score": g.manual_score, "extra_credit": g.extra_credit,
+                    "needs_manual_grade": g.needs_manual_grade, "max_score": g.max_score,
+                    "cell_type": g.cell.cell_type}
+            for c in nb.comments:
+                comments[(nb.name, c.name)] = {"auto_comment": c.auto_comment, "manual_comment": c.manual_comment}
+    return grades, comments
+
+
+def _execution_notes(nb) -> list[str]:
+    notes = []
+    for cell in nb.cells:
+        label = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id")
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            if out.get("ename") == "CellTimeoutError":
+                notes.append(f"celda «{label}»: superó el tiempo máximo por celda y se interrumpió")
+            elif out.get("ename") == "MemoryError":
+                notes.append(f"celda «{label}»: superó el límite de memoria (MemoryError)")
+    return notes
+
+
+def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path, settings: Settings) -> Outcome:
+    """Autograde one student's (repaired) notebook in a private copy of the template course folder."""
+    try:
+        return _autograde_isolated(lab, student, nb, template, scratch, settings)
+    except Exception as e:  # never lose the batch to one student
+        return Outcome(student, error=f"fallo inesperado al calificarlo ({type(e).__name__}: {e})",
+                       root=scratch / student)
+
+
+def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcome:
+    start = time.perf_counter()
+    root = scratch / student
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(template, root)
+    dest = lab_notebook(f"submitted/{student}", lab, root)
+    dest.parent.mkdir(parents=True)
+    dest.write_text(nbformat.writes(nb))
+    outcome = Outcome(student, root=root)
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", lab, f"--student={student}", "--force",
+           f"--CourseDirectory.root={root}"]
+    proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    limit = int(settings.memory_gb * 2**30)
+    try:  # inherited by the kernel nbgrader starts
+        resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        output, _ = proc.communicate(timeout=settings.notebook_timeout)
+    except subprocess.TimeoutExpired:
+        _kill_under(root)
+        proc.kill()
+        output, _ = proc.communicate()
+        outcome.error = (f"el cuaderno superó el tiempo máximo total ({settings.notebook_timeout} s) y se "
+                         "detuvo; no se registra ninguna nota")
+    finally:
+        _kill_under(root)
+    autograded = lab_notebook(f"autograded/{student}", lab, root)
+    if outcome.error is None and (proc.returncode != 0 or not autograded.exists()):
+        tail = "\n".join(line for line in output.splitlines()[-8:])
+        outcome.error = f"nbgrader no pudo calificarlo (código {proc.returncode}); últimas líneas:\n{tail}"
+    if outcome.error is None:
+        outcome.grades, outcome.comments = _read_gradebook(root / "gradebook.db", lab, student)
+        incidents = root / "incidencias.json"
+        if incidents.exists():
+            for inc in json.loads(incidents.read_text()):
+                outcome.notes.append(f"celda «{inc['cell']}» desactivada: {inc['reason']}; el resto del "
+                                     "cuaderno se calificó sin ella")
+        executed = read_notebook(autograded)
+        outcome.notes += _execution_notes(executed)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+# --------------------------------------------------------------------------- feedback
+
+def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path) -> Path:
+    """Write the student's Spanish HTML feedback: a summary of points and repairs, then the graded notebook."""
+    from nbconvert import HTMLExporter
+
+    nb = read_notebook(executed)
+    auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}
+    manual = {k[1]: v for k, v in grades.items() if v["cell_type"] != "code"}
+    score = sum(v["auto_score"] or 0 for v in auto.values())
+    top = sum(v["max_score"] for v in auto.values())
+    lines = [f"# Retroalimentación de `{lab}`", "", f"**Estudiante:** `{student}`  ",
+             f"**Puntos automáticos:** {score:g} de {top:g}", "", "| prueba | puntos | máximo |", "|---|---|---|"]
+    lines += [f"| `{gid}` | {(v['auto_score'] or 0):g} | {v['max_score']:g} |" for gid, v in auto.items()]
+    if manual:
+        lines += ["", f"**Respuestas escritas:** {len(manual)} ({sum(v['max_score'] for v in manual.values()):g} "
+                  "puntos) pendientes de calificación a mano por el profesorado."]
+    if notes:
+        lines += ["", "**Antes de calificar se ajustó tu cuaderno:**", ""] + [f"- {n}" for n in notes]
+    lines += ["", "Debajo está tu cuaderno tal como se ejecutó al calificarlo; las pruebas que fallaron "
+              "muestran el error."]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
+    nb.metadata["title"] = f"Retroalimentación · {lab} · {student}"
+    html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html.replace('<html>', '<html lang="es">', 1))
+    return out
+
+
+# --------------------------------------------------------------------------- merge and read
+
+def merge(lab: str, workdir: Path, outcome: Outcome) -> None:
+    """Put one isolated student's scores into the main gradebook and copy their files over."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.update_or_create_student(outcome.student)
+        try:
+            gb.remove_submission(lab, outcome.student)
+        except MissingEntry:
+            pass
+        sub = gb.add_submission(lab, outcome.student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                for column, value in outcome.grades.get((nb.name, g.name), {}).items():
+                    if column not in ("max_score", "cell_type"):
+                        setattr(g, column, value)
+            for c in nb.comments:
+                for column, value in outcome.comments.get((nb.name, c.name), {}).items():
+                    setattr(c, column, value)
+        gb.db.commit()
+    for folder in ("submitted", "autograded", "feedback"):
+        src, dst = outcome.root / folder / outcome.student, workdir / folder / outcome.student
+        shutil.rmtree(dst, ignore_errors=True)
+        if src.exists():
+            shutil.copytree(src, dst)
 
 
 def read_grades(lab: str, workdir: Path) -> list[Grade]:
@@ -48,30 +380,154 @@ def read_grades(lab: str, workdir: Path) -> list[Grade]:
     return sorted(grades, key=lambda g: g.student)
 
 
-def grade(lab: str, submissions: Path, workdir: Path, log=print) -> list[Grade]:
-    """Autograde every ``*.ipynb`` in ``submissions`` for ``lab`` inside ``workdir``; return the grades."""
+def gradebook_dump(lab: str, workdir: Path) -> list[tuple]:
+    """Every grade in the main gradebook as plain tuples, to compare two runs."""
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(f"sqlite:///{Path(workdir) / 'gradebook.db'}", COURSE_ID) as gb:
+        for sub in gb.assignment_submissions(lab):
+            for nb in sub.notebooks:
+                rows += [(sub.student.id, nb.name, g.name, g.auto_score, g.manual_score, g.needs_manual_grade)
+                         for g in nb.grades]
+    return sorted(rows, key=repr)
+
+
+# --------------------------------------------------------------------------- the whole class
+
+def _other_labs(lab: str) -> dict[str, set[str]]:
+    ids = {}
+    for other in existing_labs():
+        path = lab_notebook("release", other)
+        if other != lab and path.exists():
+            ids[other] = {c.metadata.get("nbgrader", {}).get("grade_id") for c in read_notebook(path).cells} - {None}
+    return ids
+
+
+def _digest(nb) -> str:
+    return hashlib.sha256(json.dumps(nb, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_csv(grades: list[Grade], path: Path) -> Path:
+    """Write the grades CSV (Spanish headers): one row per student, ungradable files included."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["estudiante", "laboratorio", "puntos_automaticos", "maximo_automatico",
+                    "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "estado", "archivo"])
+        for g in grades:
+            w.writerow([g.student, g.lab, "" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
+                        g.manual_pending, f"{g.manual_max:g}", g.status, g.file])
+    return path
+
+
+def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, pattern: str | None = None,
+                cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT,
+                memory_gb: float = MEMORY_GB, log=print) -> ClassResult:
+    """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``."""
+    start = time.perf_counter()
     check_lab(lab)
-    submissions, workdir = Path(submissions), Path(workdir)
-    if not submissions.is_dir():
-        raise FileNotFoundError(f"No existe la carpeta de entregas {submissions}.")
-    files = sorted(submissions.glob("*.ipynb"))
-    if not files:
-        raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
+    if not lab_notebook("source", lab).exists():
+        raise FileNotFoundError(f"No existe el enunciado de {lab} ({lab_notebook('source', lab)}).")
+    settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb)
+    workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    prepare_course(lab, workdir)
+    folder = collecting.unpack(Path(submissions), workdir / "_recibido")
+    files = collecting.collect(folder, pattern)
+    if not any(f.name.lower().endswith(".ipynb") for f in files):
+        raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
+    template = prepare_template(lab, workdir, settings, log)
+    prepare_course(lab, workdir, template, log)
+    state_path = workdir / "estado.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    release = read_notebook(lab_notebook("release", lab))
+    others = _other_labs(lab)
+    in_gradebook = {g.student for g in read_grades(lab, workdir)}
+
+    queue = {}
     for f in files:
-        dest = lab_notebook(f"submitted/{student_id(f)}", lab, workdir)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, dest)
-    log(f"Calificando {len(files)} entregas de {lab}...")
-    nbgrader("autograde", lab, "--force", root=workdir)
-    return read_grades(lab, workdir)
+        if f.status != "pendiente":
+            continue
+        kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
+        if f.path.stat().st_size == 0:
+            f.status = STATUS_UNREADABLE
+            f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
+            continue
+        try:
+            repaired = repair(read_notebook(f.path), release, lab, others)
+        except NotThisLab as e:
+            f.status = STATUS_OTHER_LAB
+            f.notes.append(f"{e}; no se califica{kept}")
+            continue
+        except ValueError as e:
+            f.status = STATUS_UNREADABLE
+            why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
+            f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
+            continue
+        f.notes += repaired.notes
+        original = workdir / "entregas" / f.student / f"{lab}.ipynb"
+        original.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f.path, original)
+        key = f"{_digest(repaired.nb)}/{_fingerprint(lab)}/{settings.key()}"
+        if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
+            f.status = STATUS_UNCHANGED
+            f.notes = list(state[f.student].get("notas", f.notes))
+            continue
+        queue[f.student] = (f, repaired.nb)
+
+    if queue:
+        log(f"Calificando {len(queue)} entregas de {lab} con {settings.jobs} procesos en paralelo...")
+    scratch = workdir / "_trabajo"
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        futures = {sid: pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings)
+                   for sid, (_, nb) in sorted(queue.items())}
+        outcomes = {sid: fut.result() for sid, fut in futures.items()}
+    for sid in sorted(outcomes):  # merged serially, in id order: --jobs never changes the gradebook
+        f, outcome = queue[sid][0], outcomes[sid]
+        if outcome.error:
+            f.status = STATUS_FAILED
+            f.notes.append(outcome.error + (" (se conserva su calificación anterior)" if sid in in_gradebook else ""))
+        else:
+            f.notes += outcome.notes
+            f.status = STATUS_GRADED
+            write_feedback(lab, sid, lab_notebook(f"autograded/{sid}", lab, outcome.root), outcome.grades, f.notes,
+                           outcome.root / "feedback" / sid / lab / f"{lab}.html")
+            merge(lab, workdir, outcome)
+            state[sid] = {"clave": f"{_digest(queue[sid][1])}/{_fingerprint(lab)}/{settings.key()}",
+                          "archivo": f.name, "notas": f.notes}
+        shutil.rmtree(outcome.root, ignore_errors=True)
+    state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+
+    grades = {g.student: g for g in read_grades(lab, workdir)}
+    for sid, g in grades.items():
+        g.file = state.get(sid, {}).get("archivo", "")
+        g.notes = state.get(sid, {}).get("notas", [])
+        g.status = STATUS_GRADED
+    top = next(iter(grades.values())).max_score if grades else 0
+    for f in files:
+        if f.student and f.student in grades:
+            if f.status in (STATUS_GRADED, STATUS_UNCHANGED):
+                grades[f.student].status = f.status
+            elif f.status != STATUS_IGNORED:
+                grades[f.student].status = f"{STATUS_GRADED} (última entrega: {f.status})"
+        elif f.student and f.status not in (STATUS_IGNORED,) and f.student not in grades:
+            grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
+    result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
+                         write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
+                         workdir / f"informe_{lab}.txt", graded_now=len(outcomes))
+    result.seconds = time.perf_counter() - start
+    result.report.write_text(result.problems() + "\n")
+    return result
+
+
+def grade(lab: str, submissions: Path, workdir: Path, log=print, **options) -> list[Grade]:
+    """Autograde every notebook in ``submissions`` for ``lab`` inside ``workdir``; return the gradebook's grades."""
+    return [g for g in grade_class(lab, submissions, workdir, log=log, **options).grades if g.score is not None]
 
 
 def grade_table(grades: list[Grade]) -> str:
     """A plain-text table of grades, in Spanish."""
-    rows = [("estudiante", "laboratorio", "automático", "máximo", "por revisar a mano")]
-    rows += [(g.student, g.lab, f"{g.score:g}", f"{g.max_score:g}",
-              f"{g.manual_pending} respuestas ({g.manual_max:g} puntos)") for g in grades]
+    rows = [("estudiante", "laboratorio", "automático", "máximo", "por revisar a mano", "estado")]
+    rows += [(g.student, g.lab, "—" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
+              f"{g.manual_pending} respuestas ({g.manual_max:g} puntos)", g.status) for g in grades]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
