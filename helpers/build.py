@@ -90,13 +90,19 @@ def sync_source_header(lab: str, root: Path = ROOT) -> bool:
     return _write(with_header(read_notebook(path), lab, "release"), path)
 
 
+def nbgrader_env() -> dict:
+    """The environment nbgrader runs in: this ``helpers`` importable, this interpreter's scripts on PATH.
+
+    (nbgrader itself runs ``alembic`` from PATH.)
+    """
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
 def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command on the course folder ``root`` (its own config, this ``helpers``)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           # nbgrader runs `alembic` from PATH: make this interpreter's scripts visible
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise RuntimeError(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return proc

@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 
 from . import collect as collecting
-from .build import read_notebook
+from .build import nbgrader, nbgrader_env, read_notebook
 from .course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 
@@ -154,20 +154,6 @@ c.RobustExecute.incident_file = os.path.join(os.path.dirname(os.path.abspath(__f
 """
 
 
-def nbgrader_env() -> dict:
-    """The environment nbgrader runs in: this ``helpers`` importable, this interpreter's scripts on PATH."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-
-
-def _run_nbgrader(args: list[str], root: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    proc = subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-    return proc
-
-
 def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> Path:
     """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook)."""
     template = workdir / "_plantilla"
@@ -178,7 +164,7 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     template.mkdir(parents=True)
     (template / "nbgrader_config.py").write_text(_config_text(settings))
     shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
-    proc = _run_nbgrader(["generate_assignment", lab, "--force"], template)
+    proc = nbgrader("generate_assignment", lab, "--force", root=template)
     if "Exception while loading config file" in proc.stdout + proc.stderr:
         raise RuntimeError(f"nbgrader no pudo leer {template / 'nbgrader_config.py'}:\n{proc.stderr[-3000:]}")
     (template / "huella.txt").write_text(stamp)
