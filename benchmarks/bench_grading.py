@@ -23,13 +23,12 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    ids = build.solution_ids(args.lab)
-    kinds = {"perfecto": "all", "a_medias": set(ids[: len(ids) // 2]), "en_blanco": set()}
+    kinds = build.demo_submissions(args.lab)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for n in range(args.students):
             kind = list(kinds)[n % 3]
-            build._write(build.student_version(args.lab, kinds[kind]), tmp / "entregas" / f"est{n:02d}_{kind}.ipynb")
+            build.write_notebook(kinds[kind], tmp / "entregas" / f"est{n:02d}_{kind}.ipynb")
         times = {}
         for jobs in (1, args.jobs):
             start = time.perf_counter()

@@ -74,8 +74,8 @@ def read_notebook(path: Path):
         raise ValueError(f"{path} no es un cuaderno de Jupyter válido ({type(e).__name__}: {e}).") from None
 
 
-def _write(nb, path: Path) -> bool:
-    """Write ``nb`` to ``path`` only if its content changes; return whether it did."""
+def write_notebook(nb, path: Path) -> bool:
+    """Write ``nb`` to ``path`` (folders made) only if its content changes; return whether it did."""
     text = nbformat.writes(nb) + "\n"
     if path.exists() and path.read_text() == text:
         return False
@@ -87,7 +87,7 @@ def _write(nb, path: Path) -> bool:
 def sync_source_header(lab: str, root: Path = ROOT) -> bool:
     """Make the source notebook start with the current header cells; return whether it changed."""
     path = lab_notebook("source", lab, root)
-    return _write(with_header(read_notebook(path), lab, "release"), path)
+    return write_notebook(with_header(read_notebook(path), lab, "release"), path)
 
 
 def nbgrader_env() -> dict:
@@ -164,7 +164,7 @@ def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, for
         else:
             os.environ["COURSE_PROFILE"] = previous
     key.metadata["course"] = {"fingerprint": fingerprint, "profile": profile_name}
-    _write(key, out)
+    write_notebook(key, out)
     return out
 
 
@@ -189,6 +189,16 @@ def solution_ids(lab: str, root: Path = ROOT) -> list[str]:
     nb = read_notebook(lab_notebook("release", lab, root))
     return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+
+
+def demo_submissions(lab: str, root: Path = ROOT) -> dict:
+    """The demo class of ``lab``: ``{"perfecto", "a_medias", "en_blanco"}`` -> student notebook.
+
+    ``a_medias`` answers the first half of the code exercises, ``en_blanco`` none.
+    """
+    ids = solution_ids(lab, root)
+    answered = {"perfecto": "all", "a_medias": set(ids[: len(ids) // 2]), "en_blanco": set()}
+    return {name: student_version(lab, which, root) for name, which in answered.items()}
 
 
 def build(labs, profile_name: str = "smoke", root: Path = ROOT, force: bool = False, log=print) -> None:

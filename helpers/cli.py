@@ -34,10 +34,9 @@ def cmd_demo(args) -> None:
     for lab in labs:
         folder = Path(args.workdir) / "demo" / lab
         folder.mkdir(parents=True, exist_ok=True)
-        ids = build.solution_ids(lab)
-        versions = {"perfecto": "all", "en_blanco": set(), "a_medias": set(ids[: len(ids) // 2])}
-        for name, answered in versions.items():
-            build._write(build.student_version(lab, answered), folder / f"{name}.ipynb")
+        versions = build.demo_submissions(lab)
+        for name, nb in versions.items():
+            build.write_notebook(nb, folder / f"{name}.ipynb")
         start = time.perf_counter()
         all_grades += grading.grade(lab, folder, Path(args.workdir) / lab)
         print(f"{lab}: {len(versions)} entregas calificadas en {time.perf_counter() - start:.1f} s")

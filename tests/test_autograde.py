@@ -10,11 +10,9 @@ from helpers.course import existing_labs
 @pytest.mark.slow
 @pytest.mark.parametrize("lab", existing_labs())
 def test_perfect_blank_and_half_done_submissions(lab, tmp_path):
-    ids = build.solution_ids(lab)
     submissions = tmp_path / "entregas"
-    submissions.mkdir()
-    for name, answered in {"perfecto": "all", "en_blanco": set(), "a_medias": set(ids[: len(ids) // 2])}.items():
-        build._write(build.student_version(lab, answered), submissions / f"{name}.ipynb")
+    for name, nb in build.demo_submissions(lab).items():
+        build.write_notebook(nb, submissions / f"{name}.ipynb")
     start = time.perf_counter()
     grades = {g.student: g for g in grading.grade(lab, submissions, tmp_path / "curso", log=lambda *_: None)}
     per_submission = (time.perf_counter() - start) / 3

@@ -205,7 +205,7 @@ def test_damaged_corpus_parallel_serial_and_resubmission(tmp_path, corpus):
     assert again.csv.read_text() == run.csv.read_text()
 
     # a resubmission: only that student changes; a student missing from the new folder keeps the grade
-    build._write(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
+    build.write_notebook(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
     (submissions / "duplicadas.ipynb").unlink()
     resub = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=2, **options)
     assert resub.graded_now == 1
