@@ -31,8 +31,12 @@ class FerBudget:
         """One Spanish line that says what this budget trains."""
         lotes = "todos los lotes" if self.max_batches is None else f"como máximo {self.max_batches} lotes"
         evaluadas = "todas las imágenes" if self.eval_size is None else f"{self.eval_size} imágenes"
-        return (f"{self.epochs} épocas de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
+        line = (f"{self.epochs} épocas de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
                 f"ResNet v1-{self.resnet_v1_depth} y ResNet v2-{self.resnet_v2_depth}; se evalúan {evaluadas}.")
+        if self.seconds_per_epoch_estimate:
+            minutes = self.epochs * self.seconds_per_epoch_estimate / 60
+            line += (f" Estimación (no medida) en una GPU gratuita de Colab: unos {minutes:.0f} min por modelo.")
+        return line
 
 
 def fer_budget(p: Profile | None = None) -> FerBudget:
