@@ -44,11 +44,11 @@ def fer_budget(p: Profile | None = None) -> FerBudget:
 
     ``full`` is sized for a free Colab GPU (about an hour per model with mixed precision: 40 of the
     original's 200 epochs, the learning-rate cuts scaled to them); ``smoke`` trains shallow variants
-    of the same architectures on two batches, so that the whole lab runs in seconds on a CPU.
+    of the same architectures on one small batch, so that the whole lab runs in seconds on a CPU.
     """
     p = p or profile()
     if p.is_smoke:
-        return FerBudget(epochs=1, batch_size=8, max_batches=2, densenet_depth=12, resnet_v1_depth=8,
-                         resnet_v2_depth=11, eval_size=32, seconds_per_epoch_estimate=None)
+        return FerBudget(epochs=1, batch_size=8, max_batches=1, densenet_depth=12, resnet_v1_depth=8,
+                         resnet_v2_depth=11, eval_size=16, seconds_per_epoch_estimate=None)
     return FerBudget(epochs=40, batch_size=64, max_batches=None, densenet_depth=100, resnet_v1_depth=104,
                      resnet_v2_depth=155, eval_size=None, seconds_per_epoch_estimate=75.0)
