@@ -29,9 +29,11 @@ class FerBudget:
 
     def describe(self) -> str:
         """One Spanish line that says what this budget trains."""
-        lotes = "todos los lotes" if self.max_batches is None else f"como máximo {self.max_batches} lotes"
+        lotes = ("todos los lotes" if self.max_batches is None
+                 else "un lote" if self.max_batches == 1 else f"como máximo {self.max_batches} lotes")
         evaluadas = "todas las imágenes" if self.eval_size is None else f"{self.eval_size} imágenes"
-        line = (f"{self.epochs} épocas de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
+        epocas = "1 época" if self.epochs == 1 else f"{self.epochs} épocas"
+        line = (f"{epocas} de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
                 f"ResNet v1-{self.resnet_v1_depth} y ResNet v2-{self.resnet_v2_depth}; se evalúan {evaluadas}.")
         if self.seconds_per_epoch_estimate:
             minutes = self.epochs * self.seconds_per_epoch_estimate / 60
