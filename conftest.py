@@ -1,4 +1,4 @@
-"""Every test runs in the smoke profile: offline stand-ins, CPU."""
+"""Every test, and every notebook nbval runs, uses the smoke profile: offline stand-ins, CPU."""
 import os
 
 import pytest
