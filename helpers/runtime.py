@@ -37,14 +37,17 @@ class Profile:
         """Return the number of epochs to train: ``full`` in the full profile, 1 in smoke."""
         return full if self.name == "full" else 1
 
-    def limit(self, dataset, split: str = "train"):
+    def limit(self, dataset, split: str = "train", at_most: int | None = None):
         """Return ``dataset`` cut to this profile's size for ``split`` (``"train"`` or ``"test"``).
 
-        The cut keeps the first examples, so it is the same on every run.
+        The cut keeps the first examples, so it is the same on every run. ``at_most`` lowers the cut
+        for a lab with a heavy model; it only applies where the profile cuts at all (never in ``full``).
         """
         if split not in ("train", "test"):
             raise ValueError(f"split debe ser 'train' o 'test', no {split!r}.")
         size = self.train_size if split == "train" else self.test_size
+        if size is not None and at_most is not None:
+            size = min(size, at_most)
         if size is None or size >= len(dataset):
             return dataset
         return torch.utils.data.Subset(dataset, range(size))

@@ -51,3 +51,11 @@ def test_seed_everything_repeats_random_numbers():
     a = torch.rand(4)
     runtime.seed_everything(3)
     assert torch.equal(a, torch.rand(4))
+
+
+def test_limit_at_most_lowers_the_smoke_cut_only(monkeypatch):
+    data = list(range(5000))
+    assert len(runtime.profile().limit(data, "train", at_most=100)) == 100
+    assert len(runtime.profile().limit(data, "test", at_most=10**6)) == runtime.profile().test_size
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    assert len(runtime.profile().limit(data, "train", at_most=100)) == 5000
