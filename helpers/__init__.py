@@ -4,7 +4,19 @@ One module per concern: ``course`` (labs and paths), ``runtime`` (profiles), ``s
 (datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks``, and ``cli`` (the
 instructor's ``course`` command).
 """
+import sys
+import warnings
+
 from .course import LABS
 from .runtime import profile, seed_everything
+
+
+def _show_warning_on_stdout(message, category, filename, lineno, file=None, line=None):
+    print(f"Aviso ({category.__name__}): {message}", file=sys.stdout)
+
+
+# nbgrader scores 0 any test cell that writes to stderr, so a harmless warning raised by a correct
+# answer (a deprecation in a library, say) must not go there: notebooks show warnings on stdout.
+warnings.showwarning = _show_warning_on_stdout
 
 __all__ = ["LABS", "profile", "seed_everything"]

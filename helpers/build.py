@@ -140,7 +140,7 @@ def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, for
     key = with_header(answer_key(read_notebook(lab_notebook("source", lab, root))), lab, "solutions")
     note = nbformat.v4.new_markdown_cell(
         f"> **Clave de respuestas de `{lab}`** (solo para el profesorado). Ejecutada con el perfil "
-        f"`{profile_name}`" + (": datos sustitutos pequeños, sin red y 1 época, así que las cifras de "
+        f"`{profile_name}`" + (": datos sustitutos pequeños, sin red y muy pocas épocas, así que las cifras de "
                                "exactitud no son las de un entrenamiento real." if profile_name == "smoke" else "."),
         metadata={"course": "header"})
     note.id = "key-note"

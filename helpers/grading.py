@@ -256,10 +256,7 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
     outcome = Outcome(student, root=root)
     cmd = [sys.executable, "-m", "nbgrader", "autograde", lab, f"--student={student}", "--force",
            f"--CourseDirectory.root={root}"]
-    # students graded side by side share the cores instead of each grabbing all of them
-    threads = str(max(1, (os.cpu_count() or 1) // settings.jobs))
-    env = {**nbgrader_env(), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     limit = int(settings.memory_gb * 2**30)
     try:  # inherited by the kernel nbgrader starts

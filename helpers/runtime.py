@@ -60,7 +60,7 @@ class Profile:
         """One Spanish line that says what this profile does."""
         if self.is_smoke:
             return (f"Perfil 'smoke': CPU, sin red, datos sustitutos pequeños en {self.data_root}, "
-                    f"1 época, como máximo {self.max_batches} lotes por época.")
+                    f"pocas épocas de como máximo {self.max_batches} lotes.")
         return (f"Perfil 'full': dispositivo {self.device}, datos reales en {self.data_root}, "
                 "épocas completas y pesos de ImageNet.")
 
