@@ -39,27 +39,32 @@ def amp_context(device: torch.device):
     return torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
-def prepare_model(model: torch.nn.Module, device) -> torch.nn.Module:
-    """Move ``model`` to ``device``, in ``channels_last`` memory format on CUDA (faster convolutions)."""
+def prepare_model(model: torch.nn.Module, device, channels_last: bool = False) -> torch.nn.Module:
+    """Move ``model`` to ``device``; with ``channels_last``, in that memory format on CUDA only.
+
+    ``channels_last`` speeds up convolutions on recent GPUs, but a forward pass that flattens with
+    ``.view`` then fails (the tensor is no longer contiguous), so it is opt-in.
+    """
     device = torch.device(device)
     model = model.to(device)
-    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+    return model.to(memory_format=torch.channels_last) if channels_last and device.type == "cuda" else model
 
 
 def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 1, device=None,
         val_loader=None, scheduler=None, max_batches: int | None = -1, checkpoint: str | Path | None = None,
-        amp: bool = True) -> History:
+        amp: bool = True, channels_last: bool = False) -> History:
     """Train ``model`` for ``epochs`` and return its :class:`History`.
 
     Each epoch shows a progress bar, keeps every batch's loss and, with ``val_loader``, evaluates loss
     and accuracy. ``scheduler`` (if any) steps once per epoch. ``max_batches`` caps batches per epoch
     (default: the profile's cap). With ``checkpoint``, the weights with the best validation accuracy
     (or training loss without validation) are saved there and loaded back at the end. On CUDA the
-    model trains in mixed precision (``amp``) and ``channels_last``; on the CPU neither applies.
+    model trains in mixed precision (``amp``) and, if asked, ``channels_last`` (see
+    :func:`prepare_model`); on the CPU neither applies.
     """
     device = torch.device(device) if device is not None else profile().device
     max_batches = profile().max_batches if max_batches == -1 else max_batches
-    model = prepare_model(model, device)
+    model = prepare_model(model, device, channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
     history, best = History(), None
     for epoch in range(epochs):

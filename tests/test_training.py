@@ -91,3 +91,10 @@ def test_checks_explain_in_spanish():
         checks.check_parameter_count(nn.Linear(2, 2), 3)
     checks.check_close(torch.ones(2), [1.0, 1.0])
     checks.check_equal(3, 3)
+
+
+def test_amp_and_channels_last_do_nothing_on_the_cpu():
+    model = small_cnn()
+    assert training.prepare_model(model, "cpu", channels_last=True)[0].weight.is_contiguous()
+    with training.amp_context(torch.device("cpu")):
+        assert model(torch.randn(1, 3, 32, 32)).dtype == torch.float32
