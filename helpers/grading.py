@@ -231,8 +231,6 @@ def _execution_notes(nb) -> list[str]:
                 continue
             if out.get("ename") == "CellTimeoutError":
                 notes.append(f"celda «{label}»: superó el tiempo máximo por celda y se interrumpió")
-            elif out.get("ename") == "MemoryError":
-                notes.append(f"celda «{label}»: superó el límite de memoria (MemoryError)")
     return notes
 
 

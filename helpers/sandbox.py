@@ -16,7 +16,13 @@ from traitlets import Integer, Unicode
 REASONS = {
     "DeadKernelError": "el núcleo de Python se cayó al ejecutarla (salida abrupta, fallo grave o límite de memoria)",
     "CellTimeoutError": "dejó de responder y no se pudo interrumpir",
+    "MemoryExhausted": "superó el límite de memoria (MemoryError)",
 }
+
+
+class MemoryExhausted(Exception):
+    """A cell raised ``MemoryError``: the kernel keeps that memory (its traceback holds it), so the
+    notebook is re-run without the cell rather than letting later cells fail for want of memory."""
 
 
 def disabled_cell_source(source: str, reason: str) -> str:
@@ -34,7 +40,10 @@ class RobustExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         self._running = index
-        return super().preprocess_cell(cell, resources, index)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if any(out.get("ename") == "MemoryError" for out in cell.get("outputs", [])):
+            raise MemoryExhausted()
+        return cell, resources
 
     def preprocess(self, nb, resources=None, km=None):
         pristine = copy.deepcopy(nb)
@@ -44,7 +53,7 @@ class RobustExecute(Execute):
             try:
                 result = super().preprocess(copy.deepcopy(pristine), resources, km)
                 break
-            except (DeadKernelError, CellTimeoutError) as e:
+            except (DeadKernelError, CellTimeoutError, MemoryExhausted) as e:
                 index = self._running
                 if index is None or attempt == self.max_disabled:
                     raise

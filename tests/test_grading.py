@@ -142,8 +142,8 @@ EXPECTED = {
     "bucle_infinito.ipynb": ("calificado", 16, ["celda «conv_layer»: superó el tiempo máximo por celda"]),
     # output_size kills the kernel: the cell is disabled and the notebook re-run; its tests fail
     "nucleo_caido.ipynb": ("calificado", None, ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
-    # conv_chain eats memory until the per-student limit: MemoryError in that cell only
-    "memoria.ipynb": ("calificado", None, ["celda «conv_chain»: superó el límite de memoria"]),
+    # conv_chain eats memory until the per-student limit: the cell is disabled and the notebook re-run
+    "memoria.ipynb": ("calificado", None, ["celda «conv_chain» desactivada: superó el límite de memoria"]),
     "corrupto.ipynb": ("ilegible", None, ["no es un cuaderno de Jupyter válido"]),
     "vacio.ipynb": ("ilegible", None, ["archivo vacío"]),
     "otro_lab.ipynb": ("otro laboratorio", None, ["no es una entrega de lab1_convolutions"]),
