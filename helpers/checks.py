@@ -50,17 +50,3 @@ def check_true(condition: bool, message: str, hint: str | None = None) -> None:
     """Assert ``condition``; ``message`` says in Spanish what should have held."""
     if not condition:
         _fail(message, hint)
-
-
-def quietly(function, *args, **kwargs):
-    """Call ``function(*args, **kwargs)`` with warnings silenced and return its result.
-
-    nbgrader marks a test cell as failed when it writes anything to stderr, so a harmless warning
-    raised by a student's correct code (for instance PyTorch's about ``float(loss)``) would cost the
-    points: test cells wrap calls to student code in this.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)

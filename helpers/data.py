@@ -2,6 +2,7 @@
 and a tensor-resident loader that batches, shuffles and augments on the device."""
 import hashlib
 import os
+import shutil
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -85,29 +86,35 @@ class ImageTensorDataset(torch.utils.data.Dataset):
         return (self.transform(image) if self.transform else image), int(self.targets[i])
 
 
-def _decode_gray(paths: list[str]) -> list[np.ndarray | None]:
-    """Decode image files to 48x48 uint8 grey arrays; ``None`` for a file that cannot be read."""
+def _decode_gray(paths: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Decode image files to one ``(N, 48, 48)`` uint8 grey array; also return the unreadable indices."""
     from PIL import Image
 
-    out = []
-    for path in paths:
+    out, bad = np.zeros((len(paths), 48, 48), np.uint8), []
+    for i, path in enumerate(paths):
         try:
             with Image.open(path) as img:
                 img = img if img.mode == "L" else img.convert("L")
-                out.append(np.asarray(img if img.size == (48, 48) else img.resize((48, 48))))
+                out[i] = np.asarray(img if img.size == (48, 48) else img.resize((48, 48)))
         except Exception:  # any unreadable or truncated file is reported by the caller
-            out.append(None)
-    return out
+            bad.append(i)
+    return out, bad
 
 
-def decode_images(paths: list[str], workers: int | None = None) -> list[np.ndarray | None]:
-    """Decode many image files, in parallel processes when there are enough to be worth it."""
+def decode_images(paths: list[str], workers: int | None = None) -> tuple[np.ndarray, list[int]]:
+    """Decode many grey image files, in parallel processes when there are enough to be worth it.
+
+    Returns the ``(N, 48, 48)`` uint8 images (zeros where a file could not be read) and the indices
+    of the files that could not be read.
+    """
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(paths) < 2000:
         return _decode_gray(paths)
-    chunks = [paths[i:i + 1000] for i in range(0, len(paths), 1000)]
+    size = -(-len(paths) // (4 * workers))
+    starts = range(0, len(paths), size)
     with ProcessPoolExecutor(workers) as pool:
-        return [a for part in pool.map(_decode_gray, chunks) for a in part]
+        parts = list(pool.map(_decode_gray, [paths[i:i + size] for i in starts]))
+    return np.concatenate([p[0] for p in parts]), [s + i for s, p in zip(starts, parts) for i in p[1]]
 
 
 def _fer_root(root) -> Path:
@@ -131,20 +138,32 @@ def _fingerprint(paths: list[Path], names: list[str] = ()) -> str:
     return h.hexdigest()[:16]
 
 
-def _cached(cache: Path, compute):
-    """Return arrays from ``cache`` (an ``.npz``) or compute, save and return them."""
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+def _cached(cache: Path, compute) -> dict[str, np.ndarray]:
+    """Return the arrays saved in the folder ``cache``, or compute, save and return them.
+
+    Arrays are saved as ``.npy`` files and read back memory-mapped (copy on write), so a cached load
+    costs almost nothing and the operating system reads the pages when they are first used.
+    """
+    if cache.is_dir():
+        return {f.stem: np.load(f, mmap_mode="c") for f in sorted(cache.glob("*.npy"))}
     arrays = compute()
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
     try:
-        cache.parent.mkdir(exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, cache)
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array)
+        os.rename(tmp, cache)
     except OSError as e:  # a read-only data folder still loads, only slower next time
-        warnings.warn(f"No se pudo guardar la caché {cache}: {e}. La próxima carga será más lenta.")
+        if not cache.is_dir():
+            warnings.warn(f"No se pudo guardar la caché {cache}: {e}. La próxima carga será más lenta.")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return arrays
+
+
+def _as_float_images(images: np.ndarray) -> np.ndarray:
+    """``(N, 48, 48)`` uint8 to ``(N, 1, 48, 48)`` float32 in [0, 1] (torch's threads do the work)."""
+    return torch.from_numpy(images).unsqueeze(1).to(torch.float32).div_(255).numpy()
 
 
 def _load_fer_folder(folder: Path, split: str, cache: bool):
@@ -161,20 +180,20 @@ def _load_fer_folder(folder: Path, split: str, cache: bool):
                               f"Se esperaban: {', '.join(FER_CLASSES)}.")
     class_dirs = [split_dir / name for name in FER_CLASSES]
     names = [sorted(os.listdir(d)) for d in class_dirs]
-    files = [str(d / n) for d, ns in zip(class_dirs, names) for n in ns]
-    labels = [k for k, ns in enumerate(names) for _ in ns]
 
     def compute():
-        decoded = decode_images(files)
-        ok = [i for i, a in enumerate(decoded) if a is not None]
-        bad = [os.path.relpath(files[i], folder) for i, a in enumerate(decoded) if a is None]
-        images = np.stack([decoded[i] for i in ok]) if ok else np.zeros((0, 48, 48), np.uint8)
-        return {"images": images, "labels": np.array(labels, np.int64)[ok], "skipped": np.array(bad, dtype=str)}
+        files = [os.path.join(d, n) for d, ns in zip(map(str, class_dirs), names) for n in ns]
+        images, bad = decode_images(files)
+        ok = np.ones(len(files), bool)
+        ok[bad] = False
+        labels = np.repeat(np.arange(len(names)), [len(ns) for ns in names])[ok]
+        return {"images": _as_float_images(images[ok]), "labels": labels,
+                "skipped": np.array([os.path.relpath(files[i], folder) for i in bad], dtype=str)}
 
     if not cache:
         return compute()
     key = _fingerprint(class_dirs, [n for ns in names for n in ns])
-    return _cached(folder / ".cache" / f"{split}-{key}.npz", compute)
+    return _cached(folder / ".cache" / f"{split}-{key}", compute)
 
 
 def _load_fer_csv(csv_path: Path, split: str, cache: bool):
@@ -201,11 +220,12 @@ def _load_fer_csv(csv_path: Path, split: str, cache: bool):
                     continue
                 images.append(values.reshape(48, 48))
                 labels.append(to_folder_order[int(emotion)])
-        return {"images": np.stack(images), "labels": np.array(labels, np.int64), "skipped": np.array(bad, dtype=str)}
+        return {"images": _as_float_images(np.stack(images)), "labels": np.array(labels, np.int64),
+                "skipped": np.array(bad, dtype=str)}
 
     if not cache:
         return compute()
-    return _cached(csv_path.parent / ".cache" / f"csv-{split}-{_fingerprint([csv_path])}.npz", compute)
+    return _cached(csv_path.parent / ".cache" / f"csv-{split}-{_fingerprint([csv_path])}", compute)
 
 
 def load_fer2013(split: str = "train", layout: str = "folder", root=None, transform=None,
@@ -232,8 +252,8 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
                       f"{', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
     if len(arrays["labels"]) == 0:
         raise CourseDataError(f"No se pudo leer ninguna imagen de FER-2013 ({split}) en {folder}.")
-    images = torch.from_numpy(arrays["images"]).unsqueeze(1).float().div_(255)
-    return ImageTensorDataset(images, torch.from_numpy(arrays["labels"]), FER_CLASSES, transform, skipped)
+    images, labels = torch.from_numpy(arrays["images"]), torch.from_numpy(np.asarray(arrays["labels"], np.int64))
+    return ImageTensorDataset(images, labels, FER_CLASSES, transform, skipped)
 
 
 # --- tensor-resident loading --------------------------------------------------------------------

@@ -77,12 +77,14 @@ def test_fer_corrupt_image_is_skipped_and_named(tmp_path):
 def test_fer_cache_is_reused_and_invalidated(tmp_path):
     root = _copy_fer(tmp_path)
     first = data.load_fer2013("test", root=root)
-    caches = list((root / "fer2013" / ".cache").glob("test-*.npz"))
+    caches = list((root / "fer2013" / ".cache").glob("test-*"))
     assert len(caches) == 1
     Image.fromarray(np.zeros((48, 48), np.uint8)).save(root / "fer2013" / "test" / "sad" / "nuevo.png")
     second = data.load_fer2013("test", root=root)
     assert len(second) == len(first) + 1
-    assert len(list((root / "fer2013" / ".cache").glob("test-*.npz"))) == 2
+    uncached = data.load_fer2013("test", root=root, cache=False)
+    assert torch.equal(uncached.images, second.images) and torch.equal(uncached.targets, second.targets)
+    assert len(list((root / "fer2013" / ".cache").glob("test-*"))) == 2
 
 
 def test_tensor_loader_gives_the_same_batches_as_a_dataloader():

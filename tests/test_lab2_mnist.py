@@ -14,16 +14,3 @@ def test_epochs_can_ask_for_more_smoke_epochs(monkeypatch):
 def test_smoke_profile_uses_one_cpu_thread():
     runtime.profile()
     assert torch.get_num_threads() == runtime.SMOKE_THREADS
-
-
-def test_quietly_silences_warnings_and_returns_the_result(recwarn):
-    import warnings
-
-    from helpers import checks
-
-    def noisy(x, scale=1):
-        warnings.warn("aviso inofensivo")
-        return x * scale
-
-    assert checks.quietly(noisy, 3, scale=2) == 6
-    assert len(recwarn) == 0

@@ -60,3 +60,9 @@ def test_limit_cap_tightens_smoke_and_leaves_full_alone(monkeypatch):
     assert len(smoke.limit(list(range(5000)), "train", cap=10**6)) == smoke.train_size
     monkeypatch.setenv("COURSE_PROFILE", "full")
     assert len(runtime.profile().limit(list(range(5000)), "train", cap=16)) == 5000
+
+
+def test_warnings_print_on_stdout_so_nbgrader_does_not_zero_the_cell():
+    code = "import warnings, helpers; warnings.warn('aviso inofensivo')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Aviso (UserWarning): aviso inofensivo" in out.stdout and out.stderr == ""
