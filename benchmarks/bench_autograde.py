@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import build, grading  # noqa: E402
+from helpers.instructor import build, grading  # noqa: E402
 from helpers.course import existing_labs  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import build, grading  # noqa: E402
+from helpers.instructor import build, grading  # noqa: E402
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """helpers: the package every lab notebook of the course imports.
 
-One module per concern: ``course`` (labs and paths), ``runtime`` (profiles), ``standins`` and ``data``
-(datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks``, and ``cli`` (the
-instructor's ``course`` command).
+This is the students' half: ``course`` (the labs), ``runtime`` (profiles), ``standins`` and ``data``
+(datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks``, ``budgets`` and
+``features``. It imports nothing from ``helpers.instructor`` (build, grading and the ``course``
+command), which students never install.
 """
 import sys
 import warnings

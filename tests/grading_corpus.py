@@ -9,7 +9,7 @@ import json
 
 import nbformat
 
-from helpers import build
+from helpers.instructor import build
 
 
 def _gid(cell):

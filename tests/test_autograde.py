@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from helpers import build, grading
+from helpers.instructor import build, grading
 from helpers.course import existing_labs
 
 

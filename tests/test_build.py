@@ -4,7 +4,7 @@ import shutil
 import nbformat
 import pytest
 
-from helpers import build
+from helpers.instructor import build
 from helpers.course import LABS, ROOT, existing_labs, lab_notebook
 
 LABS_HERE = existing_labs()

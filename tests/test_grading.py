@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import build, collect, grading
+from helpers.instructor import build, collect, grading
 from helpers.course import lab_notebook
-from helpers.repair import NotThisLab, repair
+from helpers.instructor.repair import NotThisLab, repair
 
 sys.path.insert(0, str(Path(__file__).parent))
 import grading_corpus  # noqa: E402

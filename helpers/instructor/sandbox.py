@@ -4,7 +4,7 @@ nbgrader gives up on the whole notebook when the kernel dies (``os._exit``, a se
 limit...) or stops answering; the student then gets nothing. :class:`RobustExecute` instead replaces
 the offending cell by one that raises a Spanish error (the student's lines kept as comments) and runs
 the notebook again from the top, so the student loses only the points that depend on that cell.
-The grading command enables it in each student's isolated course folder (see ``helpers.grading``).
+The grading command enables it in each student's isolated course folder (see ``helpers.instructor.grading``).
 """
 import copy
 import json

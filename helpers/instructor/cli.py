@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from . import build, grading
-from .course import LABS, ROOT, existing_labs
+from ..course import LABS, ROOT, existing_labs
 
 
 def _labs(names) -> list[str]:

@@ -33,7 +33,7 @@ import nbformat
 
 from . import collect as collecting
 from .build import nbgrader, nbgrader_env, read_notebook
-from .course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
+from ..course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 
 CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
@@ -145,7 +145,7 @@ def _config_text(settings: Settings) -> str:
 # Added by helpers.grading for class grading: limits, and a kernel crash costs one cell, not the notebook.
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
-from helpers.sandbox import RobustExecute
+from helpers.instructor.sandbox import RobustExecute
 
 c.Execute.timeout = {int(settings.cell_timeout)}
 c.Autograde.autograde_preprocessors = [RobustExecute if p is Execute else p

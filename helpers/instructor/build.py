@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import REPO_BRANCH, REPO_URL, ROOT, check_lab, lab_notebook
+from ..course import REPO_BRANCH, REPO_URL, ROOT, check_lab, lab_notebook
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
