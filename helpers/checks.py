@@ -38,9 +38,8 @@ def check_equal(value, expected, what: str = "El resultado", hint: str | None = 
 def check_parameter_count(model: torch.nn.Module, expected: int, what: str = "El modelo",
                           trainable_only: bool = False, hint: str | None = None) -> None:
     """Assert that ``model`` has ``expected`` parameters (only trainable ones if asked)."""
-    from .models import count_parameters
-
-    got = count_parameters(model, trainable_only)
+    # Counted here rather than with helpers.models: a test must not trust a module a student can patch.
+    got = sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
     kind = "parámetros entrenables" if trainable_only else "parámetros"
     if got != expected:
         _fail(f"{what}: se esperaban {expected:,} {kind}, tiene {got:,} (diferencia {got - expected:+,}).", hint)

@@ -18,8 +18,9 @@ def cmd_build(args) -> None:
 
 def cmd_grade(args) -> None:
     result = grading.grade_class(args.lab, Path(args.submissions), Path(args.workdir) / args.lab, jobs=args.jobs,
-                                 pattern=args.patron, cell_timeout=args.tiempo_celda,
-                                 notebook_timeout=args.tiempo_cuaderno, memory_gb=args.memoria)
+                                 pattern=args.pattern, cell_timeout=args.cell_timeout,
+                                 notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
+                                 sandboxed=not args.no_sandbox)
     print(grading.grade_table(result.grades))
     print()
     print(result.problems())
@@ -64,15 +65,19 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
     p.add_argument("--jobs", "-j", type=int, default=0,
                    help="estudiantes calificados a la vez (por defecto, el número de núcleos)")
-    p.add_argument("--patron", default="auto",
+    p.add_argument("--pattern", default="auto",
                    help="cómo sacar el estudiante del nombre de archivo: auto (por defecto), "
                         f"{', '.join(grading.collecting.PLATFORMS)} o una expresión regular con (?P<estudiante>...)")
-    p.add_argument("--tiempo-celda", type=int, default=grading.CELL_TIMEOUT,
+    p.add_argument("--cell-timeout", type=int, default=grading.CELL_TIMEOUT,
                    help=f"segundos máximos por celda (por defecto {grading.CELL_TIMEOUT})")
-    p.add_argument("--tiempo-cuaderno", type=int, default=grading.NOTEBOOK_TIMEOUT,
+    p.add_argument("--notebook-timeout", type=int, default=grading.NOTEBOOK_TIMEOUT,
                    help=f"segundos máximos por cuaderno completo (por defecto {grading.NOTEBOOK_TIMEOUT})")
-    p.add_argument("--memoria", type=float, default=grading.MEMORY_GB,
+    p.add_argument("--memory", type=float, default=grading.MEMORY_GB,
                    help=f"GiB de memoria virtual por estudiante (por defecto {grading.MEMORY_GB:g})")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="ejecuta el código de los estudiantes SIN aislarlo (solo si confías en todos: podrían "
+                        "leer la clave, las entregas de otros o tus archivos); por defecto cada núcleo va aislado "
+                        "con bubblewrap")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")

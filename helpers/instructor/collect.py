@@ -37,6 +37,7 @@ class Submission:
     student: str | None = None
     status: str = "pendiente"
     notes: list[str] = field(default_factory=list)
+    review: str = ""  # set by grading: what the instructor should look at by hand
 
 
 def slug(text: str) -> str:

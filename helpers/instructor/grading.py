@@ -25,14 +25,15 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import collect as collecting
-from .build import nbgrader, nbgrader_env, read_notebook
+from . import sandbox, tamper
+from .build import HIDDEN_TESTS, nbgrader, nbgrader_env, read_notebook
 from ..course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 
@@ -61,6 +62,7 @@ class Grade:
     status: str = STATUS_GRADED
     file: str = ""
     notes: list[str] = field(default_factory=list)
+    review: str = ""  # what the instructor should look at by hand (tampering, suspicious code)
 
 
 @dataclass
@@ -71,9 +73,11 @@ class Settings:
     cell_timeout: int = CELL_TIMEOUT
     notebook_timeout: int = NOTEBOOK_TIMEOUT
     memory_gb: float = MEMORY_GB
+    sandboxed: bool = True  # False only when the instructor trusts every student (--no-sandbox)
+    data: Path | None = None  # the stand-ins sealed kernels read (see sandbox.prepare_data)
 
     def key(self) -> str:
-        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}"
+        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}/{self.sandboxed}"
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Outcome:
     error: str | None = None
     root: Path | None = None
     seconds: float = 0.0
+    tampering: tamper.Verdict | None = None
 
 
 @dataclass
@@ -122,6 +127,9 @@ class ClassResult:
     def problems(self) -> str:
         """The Spanish report: every file, what happened to it and why."""
         lines = [f"Informe de la calificación de {self.lab}", ""]
+        review = [g for g in self.grades if g.review]
+        if review:
+            lines += ["Entregas que conviene revisar a mano:"] + [f"  ! {g.student}: {g.review}" for g in review] + [""]
         for f in self.files:
             who = f" → {f.student}" if f.student else ""
             lines.append(f"- {f.name}{who}: {f.status}")
@@ -140,25 +148,46 @@ def _fingerprint(lab: str) -> str:
 
 
 def _config_text(settings: Settings) -> str:
+    sealed = "" if not settings.sandboxed else f"""
+c.RobustExecute.kernel_manager_class = "helpers.instructor.sandbox.SandboxedKernelManager"
+c.SandboxedKernelManager.data_dir = {str(settings.data)!r}
+c.SandboxedKernelManager.memory_gb = {float(settings.memory_gb)!r}
+"""
     return (ROOT / "nbgrader_config.py").read_text() + f"""
 
-# Added by helpers.grading for class grading: limits, and a kernel crash costs one cell, not the notebook.
+# Added by helpers.instructor.grading for class grading: limits, tripwires around execution, a kernel
+# crash costs one cell and not the notebook, and (unless --no-sandbox) every kernel runs sealed.
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
-from helpers.instructor.sandbox import RobustExecute
+from helpers.instructor.execute import RobustExecute
+from helpers.instructor.tamper import CheckTripwires, PlantTripwires
 
+here = os.path.dirname(os.path.abspath(__file__))
 c.Execute.timeout = {int(settings.cell_timeout)}
-c.Autograde.autograde_preprocessors = [RobustExecute if p is Execute else p
-                                       for p in Autograde.class_traits()["autograde_preprocessors"].default()]
-c.RobustExecute.incident_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "incidencias.json")
-"""
+c.Autograde.autograde_preprocessors = [step for p in Autograde.class_traits()["autograde_preprocessors"].default()
+                                       for step in ([PlantTripwires, RobustExecute, CheckTripwires]
+                                                    if p is Execute else [p])]
+c.RobustExecute.incident_file = os.path.join(here, "incidencias.json")
+c.CheckTripwires.verdict_file = os.path.join(here, "manipulacion.json")
+""" + sealed
+
+
+def _tree_digest(folder: Path, skip: tuple = ()) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> Path:
-    """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook)."""
+    """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook).
+
+    The template is reused while the lab and the settings are the same and its files still hash to
+    what was written; anything else (a changed file, a file added) rebuilds it.
+    """
     template = workdir / "_plantilla"
-    stamp = f"{_fingerprint(lab)}/{settings.key()}"
-    if (template / "huella.txt").exists() and (template / "huella.txt").read_text() == stamp:
+    stamp = f"{_fingerprint(lab)}/{settings.key()}/{settings.data}"
+    if verified_template(template) == stamp:
         return template
     shutil.rmtree(template, ignore_errors=True)
     template.mkdir(parents=True)
@@ -167,8 +196,17 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     proc = nbgrader("generate_assignment", lab, "--force", root=template)
     if "Exception while loading config file" in proc.stdout + proc.stderr:
         raise RuntimeError(f"nbgrader no pudo leer {template / 'nbgrader_config.py'}:\n{proc.stderr[-3000:]}")
-    (template / "huella.txt").write_text(stamp)
+    (template / "huella.json").write_text(json.dumps({"clave": stamp, "sha256": _tree_digest(template, ("huella.json",))}))
     return template
+
+
+def verified_template(template: Path) -> str | None:
+    """The template's stamp if its files are exactly those written when it was made, else None."""
+    try:
+        mark = json.loads((template / "huella.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return mark["clave"] if _tree_digest(template, ("huella.json",)) == mark.get("sha256") else None
 
 
 def prepare_course(lab: str, workdir: Path, template: Path, log=print) -> None:
@@ -192,24 +230,14 @@ def prepare_course(lab: str, workdir: Path, template: Path, log=print) -> None:
 
 # --------------------------------------------------------------------------- one student, isolated
 
-def _kill_under(root: Path) -> None:
-    """Kill the processes we started whose working folder lies under ``root`` (nbgrader, its kernel)."""
-    root = str(root.resolve())
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if os.readlink(proc / "cwd").startswith(root):
-                os.kill(int(proc.name), signal.SIGKILL)
-        except OSError:
-            pass
-
-
 def _read_gradebook(path: Path, lab: str, student: str) -> tuple[dict, dict]:
     from nbgrader.api import Gradebook
 
     grades, comments = {}, {}
     with Gradebook(f"sqlite:///{path}", COURSE_ID) as gb:
+        others = {s.student.id for s in gb.assignment_submissions(lab)} - {student}
+        if others:  # a private gradebook holds one student; anything else was not written by us
+            raise RuntimeError(f"el libro de notas de {student} contiene otras entregas ({', '.join(sorted(others))})")
         sub = gb.find_submission(lab, student)
         for nb in sub.notebooks:
             for g in nb.grades:
@@ -245,6 +273,9 @@ def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path
 
 def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcome:
     start = time.perf_counter()
+    stamp = verified_template(template)
+    if stamp is None:
+        raise RuntimeError(f"la plantilla {template} cambió desde que se creó: vuelve a calificar")
     root = scratch / student
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(template, root)
@@ -254,26 +285,31 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
     outcome = Outcome(student, root=root)
     cmd = [sys.executable, "-m", "nbgrader", "autograde", lab, f"--student={student}", "--force",
            f"--CourseDirectory.root={root}"]
-    proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    limit = int(settings.memory_gb * 2**30)
-    try:  # inherited by the kernel nbgrader starts
-        resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
-    except (OSError, ValueError, AttributeError):
-        pass
+    log_path = root / "nbgrader.log"
+    # Output goes to a file, never a pipe: nothing a kernel leaves behind can keep the run waiting.
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    if not settings.sandboxed:  # sealed kernels get their limits from the sandbox
+        limit = int(settings.memory_gb * 2**30)
+        try:
+            resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
+        except (OSError, ValueError, AttributeError):
+            pass
     try:
-        output, _ = proc.communicate(timeout=settings.notebook_timeout)
+        proc.wait(timeout=settings.notebook_timeout)
     except subprocess.TimeoutExpired:
-        _kill_under(root)
-        proc.kill()
-        output, _ = proc.communicate()
         outcome.error = (f"el cuaderno superó el tiempo máximo total ({settings.notebook_timeout} s) y se "
                          "detuvo; no se registra ninguna nota")
     finally:
-        _kill_under(root)
+        try:  # nbgrader's group; a sealed kernel dies with its parent (and all its processes with it)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
     autograded = lab_notebook(f"autograded/{student}", lab, root)
     if outcome.error is None and (proc.returncode != 0 or not autograded.exists()):
-        tail = "\n".join(line for line in output.splitlines()[-8:])
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-8:])
         outcome.error = f"nbgrader no pudo calificarlo (código {proc.returncode}); últimas líneas:\n{tail}"
     if outcome.error is None:
         outcome.grades, outcome.comments = _read_gradebook(root / "gradebook.db", lab, student)
@@ -282,6 +318,8 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
             for inc in json.loads(incidents.read_text()):
                 outcome.notes.append(f"celda «{inc['cell']}» desactivada: {inc['reason']}; el resto del "
                                      "cuaderno se calificó sin ella")
+        verdict = root / "manipulacion.json"
+        outcome.tampering = tamper.Verdict(**json.loads(verdict.read_text())) if verdict.exists() else None
         executed = read_notebook(autograded)
         outcome.notes += _execution_notes(executed)
     outcome.seconds = time.perf_counter() - start
@@ -290,11 +328,57 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
 
 # --------------------------------------------------------------------------- feedback
 
-def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path) -> Path:
-    """Write the student's Spanish HTML feedback: a summary of points and repairs, then the graded notebook."""
+def hidden_lines(lab: str) -> set[str]:
+    """Every non-trivial line of ``lab``'s hidden tests (what feedback must never show)."""
+    lines = set()
+    for cell in read_notebook(lab_notebook("source", lab)).cells:
+        for block in HIDDEN_TESTS.findall(cell.source if cell.cell_type == "code" else ""):
+            lines |= {line.strip() for line in block.splitlines()[1:-1] if len(line.strip()) >= 8}
+    return lines
+
+
+def feedback_notebook(executed, release, secret: set[str]):
+    """The executed notebook as its student may see it: test cells as released (their hidden part
+    gone), a failed test reduced to its error message, and any output line that repeats a hidden line
+    replaced (a student's cell could have printed the source of a test that ran before it)."""
+    import copy
+
+    nb = copy.deepcopy(executed)
+    released = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            original = released.get(meta.get("grade_id"))
+            cell.source = original.source if original is not None else ""
+            cell.outputs = [nbformat.v4.new_output("error", ename=o.ename, evalue=o.evalue, traceback=[
+                f"{o.ename}: {o.evalue}"]) for o in cell.get("outputs", []) if o.output_type == "error"]
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out.text = _scrub(out.text, secret)
+            if "traceback" in out:
+                out.traceback = [_scrub(t, secret) for t in out.traceback]
+            for kind in ("text/plain", "text/html", "text/markdown"):
+                if kind in out.get("data", {}):
+                    out.data[kind] = _scrub(out.data[kind], secret)
+    return nb
+
+
+def _scrub(text, secret: set[str]):
+    text = "".join(text) if isinstance(text, list) else text
+    if not any(s in text for s in secret):
+        return text
+    return "\n".join("[línea oculta: parte de una prueba oculta]" if any(s in line for s in secret) else line
+                     for line in text.split("\n"))
+
+
+def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path,
+                   secret: set[str] | None = None) -> Path:
+    """Write the student's Spanish HTML feedback: points per test, repairs, then their graded notebook
+    (see :func:`feedback_notebook`: no hidden test's source ever appears)."""
     from nbconvert import HTMLExporter
 
-    nb = read_notebook(executed)
+    secret = hidden_lines(lab) if secret is None else secret
+    nb = feedback_notebook(read_notebook(executed), read_notebook(lab_notebook("release", lab)), secret)
     auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}
     manual = {k[1]: v for k, v in grades.items() if v["cell_type"] != "code"}
     score = sum(v["auto_score"] or 0 for v in auto.values())
@@ -308,12 +392,12 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
     if notes:
         lines += ["", "**Antes de calificar se ajustó tu cuaderno:**", ""] + [f"- {n}" for n in notes]
     lines += ["", "Debajo está tu cuaderno tal como se ejecutó al calificarlo; las pruebas que fallaron "
-              "muestran el error."]
+              "muestran su mensaje de error."]
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
     nb.metadata["title"] = f"Retroalimentación · {lab} · {student}"
     html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html.replace('<html>', '<html lang="es">', 1))
+    out.write_text(html.replace('<html>', '<html lang="es">', 1).replace('<html lang="en">', '<html lang="es">', 1))
     return out
 
 
@@ -397,28 +481,49 @@ def write_csv(grades: list[Grade], path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["estudiante", "laboratorio", "puntos_automaticos", "maximo_automatico",
-                    "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "estado", "archivo"])
+                    "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "estado", "revisar", "archivo"])
         for g in grades:
             w.writerow([g.student, g.lab, "" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
-                        g.manual_pending, f"{g.manual_max:g}", g.status, g.file])
+                        g.manual_pending, f"{g.manual_max:g}", g.status, g.review, g.file])
     return path
+
+
+TAMPERED = "manipulación detectada"
+SUSPICIOUS = "código que toca las pruebas o el sistema"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, pattern: str | None = None,
                 cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT,
-                memory_gb: float = MEMORY_GB, log=print) -> ClassResult:
-    """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``."""
+                memory_gb: float = MEMORY_GB, sandboxed: bool = True, log=print) -> ClassResult:
+    """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``.
+
+    Unless ``sandboxed`` is False (the instructor trusts every student), each kernel runs sealed
+    (see :mod:`helpers.instructor.sandbox`) and :class:`sandbox.SandboxUnavailable` is raised where
+    that cannot be done. Each student is merged into the gradebook as soon as graded, so a run that
+    is interrupted keeps what it graded and the next run goes on from there.
+    """
     start = time.perf_counter()
     check_lab(lab)
     if not lab_notebook("source", lab).exists():
         raise FileNotFoundError(f"No existe el enunciado de {lab} ({lab_notebook('source', lab)}).")
-    settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb)
-    workdir = Path(workdir)
+    workdir = Path(workdir).resolve()
+    if sandboxed:
+        sandbox.require()
+    settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
+                        workdir / "_datos" if sandboxed else None)
     workdir.mkdir(parents=True, exist_ok=True)
     folder = collecting.unpack(Path(submissions), workdir / "_recibido")
     files = collecting.collect(folder, pattern)
     if not any(f.name.lower().endswith(".ipynb") for f in files):
         raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
+    if sandboxed:
+        sandbox.prepare_data(settings.data)
     template = prepare_template(lab, workdir, settings, log)
     prepare_course(lab, workdir, template, log)
     state_path = workdir / "estado.json"
@@ -459,32 +564,28 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         queue[f.student] = (f, repaired.nb)
 
     if queue:
-        log(f"Calificando {len(queue)} entregas de {lab} con {settings.jobs} procesos en paralelo...")
+        log(f"Calificando {len(queue)} entregas de {lab} con {settings.jobs} procesos en paralelo"
+            + (", cada una aislada..." if sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
     scratch = workdir / "_trabajo"
+    secret = hidden_lines(lab)
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        futures = {sid: pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings)
+        futures = {pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings): sid
                    for sid, (_, nb) in sorted(queue.items())}
-        outcomes = {sid: fut.result() for sid, fut in futures.items()}
-    for sid in sorted(outcomes):  # merged serially, in id order: --jobs never changes the gradebook
-        f, outcome = queue[sid][0], outcomes[sid]
-        if outcome.error:
-            f.status = STATUS_FAILED
-            f.notes.append(outcome.error + (" (se conserva su calificación anterior)" if sid in in_gradebook else ""))
-        else:
-            f.notes += outcome.notes
-            f.status = STATUS_GRADED
-            write_feedback(lab, sid, lab_notebook(f"autograded/{sid}", lab, outcome.root), outcome.grades, f.notes,
-                           outcome.root / "feedback" / sid / lab / f"{lab}.html")
-            merge(lab, workdir, outcome)
-            state[sid] = {"clave": f"{_digest(queue[sid][1])}/{_fingerprint(lab)}/{settings.key()}",
-                          "archivo": f.name, "notas": f.notes}
-        shutil.rmtree(outcome.root, ignore_errors=True)
+        for future in as_completed(futures):  # each merged at once, by this thread alone
+            sid = futures[future]
+            f, nb, outcome = *queue[sid], future.result()
+            _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
+            if f.status == STATUS_GRADED:
+                state[sid] = {"clave": f"{_digest(nb)}/{_fingerprint(lab)}/{settings.key()}", "archivo": f.name,
+                              "notas": f.notes, "revisar": f.review}
+                _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
     grades = {g.student: g for g in read_grades(lab, workdir)}
     for sid, g in grades.items():
         g.file = state.get(sid, {}).get("archivo", "")
         g.notes = state.get(sid, {}).get("notas", [])
+        g.review = state.get(sid, {}).get("revisar", "")
         g.status = STATUS_GRADED
     top = next(iter(grades.values())).max_score if grades else 0
     for f in files:
@@ -497,10 +598,37 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
     result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
                          write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
-                         workdir / f"informe_{lab}.txt", graded_now=len(outcomes))
+                         workdir / f"informe_{lab}.txt", graded_now=len(queue))
     result.seconds = time.perf_counter() - start
     result.report.write_text(result.problems() + "\n")
     return result
+
+
+def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], graded_before: bool) -> None:
+    """Record one student's outcome: notes, review flags, feedback, and the merge into the gradebook."""
+    f.review = ""
+    if outcome.error:
+        f.status = STATUS_FAILED
+        f.notes.append(outcome.error + (" (se conserva su calificación anterior)" if graded_before else ""))
+    else:
+        f.notes += outcome.notes
+        flags = []
+        if outcome.tampering and outcome.tampering.tampered:
+            flags.append(TAMPERED)
+            f.notes.append(f"MANIPULACIÓN DETECTADA {outcome.tampering.where}: {'; '.join(outcome.tampering.findings)}. "
+                           f"Sin puntos en {len(outcome.tampering.zeroed)} pruebas "
+                           f"({', '.join(outcome.tampering.zeroed) or 'ninguna'}); revísala a mano")
+        lines = tamper.suspicious_lines(nb)
+        if lines:
+            flags.append(SUSPICIOUS)
+            f.notes.append("código que conviene revisar (toca las pruebas o el sistema): " + " | ".join(lines[:10]))
+        f.review = "; ".join(flags)
+        f.status = STATUS_GRADED
+        write_feedback(lab, outcome.student, lab_notebook(f"autograded/{outcome.student}", lab, outcome.root),
+                       outcome.grades, [n for n in f.notes if not n.startswith(("MANIPULACIÓN", "código que"))],
+                       outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
+        merge(lab, workdir, outcome)
+    shutil.rmtree(outcome.root, ignore_errors=True)
 
 
 def grade(lab: str, submissions: Path, workdir: Path, log=print, **options) -> list[Grade]:

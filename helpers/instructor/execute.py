@@ -1,0 +1,69 @@
+"""nbgrader's ``Execute`` made robust: a cell that kills or hangs the kernel is disabled and the notebook re-run.
+
+nbgrader gives up on the whole notebook when the kernel dies (``os._exit``, a segfault, the memory
+limit...) or stops answering; the student then gets nothing. :class:`RobustExecute` instead replaces
+the offending cell by one that raises a Spanish error (the student's lines kept as comments) and runs
+the notebook again from the top, so the student loses only the points that depend on that cell.
+The grading command enables it in each student's isolated course folder (see ``helpers.instructor.grading``).
+"""
+import copy
+import json
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbgrader.preprocessors import Execute
+from traitlets import Integer, Unicode
+
+REASONS = {
+    "DeadKernelError": "el núcleo de Python se cayó al ejecutarla (salida abrupta, fallo grave o límite de memoria)",
+    "CellTimeoutError": "dejó de responder y no se pudo interrumpir",
+    "MemoryExhausted": "superó el límite de memoria (MemoryError)",
+}
+
+
+class MemoryExhausted(Exception):
+    """A cell raised ``MemoryError``: the kernel keeps that memory (its traceback holds it), so the
+    notebook is re-run without the cell rather than letting later cells fail for want of memory."""
+
+
+def disabled_cell_source(source: str, reason: str) -> str:
+    """The source of a disabled cell: a Spanish error, then the original lines commented out."""
+    kept = "\n".join(f"# {line}" if line else "#" for line in source.splitlines())
+    return (f'raise RuntimeError("Celda desactivada por el corrector: {reason}.")\n'
+            f"# Código original de la celda:\n{kept}")
+
+
+class RobustExecute(Execute):
+    """``Execute`` that disables a cell which kills or hangs the kernel, then runs the notebook again."""
+
+    max_disabled = Integer(5, help="Most cells disabled in one notebook before giving up.").tag(config=True)
+    incident_file = Unicode("", help="JSON file where disabled cells are listed.").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        self._running = index
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if any(out.get("ename") == "MemoryError" for out in cell.get("outputs", [])):
+            raise MemoryExhausted()
+        return cell, resources
+
+    def preprocess(self, nb, resources=None, km=None):
+        pristine = copy.deepcopy(nb)
+        incidents = []
+        for attempt in range(self.max_disabled + 1):
+            self._running = None
+            try:
+                result = super().preprocess(copy.deepcopy(pristine), resources, km)
+                break
+            except (DeadKernelError, CellTimeoutError, MemoryExhausted) as e:
+                index = self._running
+                if index is None or attempt == self.max_disabled:
+                    raise
+                cell = pristine.cells[index]
+                reason = REASONS[type(e).__name__]
+                label = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or f"n.º {index + 1}"
+                incidents.append({"cell": label, "index": index, "reason": reason})
+                self.log.warning("Celda %s desactivada: %s", label, reason)
+                cell.source = disabled_cell_source(cell.source, reason)
+        if self.incident_file:
+            with open(self.incident_file, "w") as f:
+                json.dump(incidents, f, ensure_ascii=False)
+        return result

@@ -1,0 +1,204 @@
+"""Detect student code that tampers with the test machinery inside its own kernel.
+
+The sandbox keeps student code away from the key, the grader and classmates, but inside one kernel
+student cells run before the tests and could patch ``helpers.checks``, IPython's input or AST
+transformers, exception handlers, ``sys.modules``, the output streams... Three defences, as nbgrader
+preprocessors around execution (both run in nbgrader's trusted process):
+
+- :class:`PlantTripwires` puts a grader cell before every test cell and one at the end. Each calls a
+  check that MUST fail, with numbers drawn afresh for every run, after inspecting the kernel for
+  known hooks; the message it must raise is known only to the grader. And every test cell starts by
+  importing a pristine ``helpers.checks`` from the read-only library, so patching the module the
+  student imported changes nothing.
+- :class:`CheckTripwires`, after execution, reads each tripwire's output. From the first one that did
+  not fail as expected (or found a hook) on, the test cell just before it and every later test get a
+  Spanish error (so nbgrader awards them no points). Tripwires and prologues are then removed, so
+  the graded notebook looks as the student wrote it, and the verdict goes to a JSON file.
+- :func:`suspicious_lines` lists lines of student code that touch these places, for the report.
+"""
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+MARK = "course_tripwire"
+ERROR_NAME = "ManipulacionDetectada"
+
+#: Added at the top of every test cell: a fresh ``helpers.checks`` from the read-only library.
+PROLOGUE = ("import importlib as _dlc_importlib, sys as _dlc_sys; _dlc_sys.modules.pop('helpers.checks', None); "
+            "checks = _dlc_importlib.import_module('helpers.checks'); del _dlc_importlib, _dlc_sys\n")
+
+#: What the tripwire inspects in the kernel; each finding is named in Spanish.
+INSPECTION = '''\
+    import builtins, sys
+    from helpers import checks
+    ip = get_ipython()
+    found = []
+    base = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "comm", "traitlets", "debugpy")
+    ours = lambda f: (getattr(f, "__module__", None) or "").split(".")[0] in base
+    if ip.input_transformers_post or ip.ast_transformers:
+        found.append("transformadores de entrada de IPython añadidos")
+    cleanup = [getattr(f, "__name__", type(f).__name__) for f in ip.input_transformers_cleanup]
+    if cleanup != ["leading_empty_lines", "leading_indent", "PromptStripper", "PromptStripper"]:
+        found.append("limpieza de la entrada de IPython alterada")
+    if ip.custom_exceptions:
+        found.append("manejador de excepciones de IPython")
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        found.append("traza o perfil de Python activos")
+    if type(builtins.__import__).__name__ != "builtin_function_or_method":
+        found.append("__import__ sustituido")
+    for name in ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell", "showtraceback",
+                 "_showtraceback", "displayhook", "display_pub"):
+        value = vars(ip).get(name, getattr(type(ip), name, None))
+        value = getattr(value, "__func__", value)
+        if not (ours(value) or ours(type(value))):
+            found.append(f"IPython.{name} sustituido")
+    if any(name in vars(ip.kernel) for name in ("do_execute", "execute_request", "send_response")) or \\
+            not ours(type(ip.kernel).do_execute):
+        found.append("núcleo de Jupyter sustituido")
+    for stream in (sys.stdout, sys.stderr, sys.displayhook):
+        if not ours(type(stream)):
+            found.append("salida estándar sustituida")
+    for event, callbacks in ip.events.callbacks.items():
+        if not all(ours(f) for f in callbacks):
+            found.append(f"función registrada en el evento {event}")
+    checks_file = getattr(checks, "__file__", "")
+    if not checks_file.startswith("/curso/") and not checks_file.endswith("helpers/checks.py"):
+        found.append("helpers.checks sustituido")
+    for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true"):
+        code = getattr(getattr(checks, name, None), "__code__", None)
+        if code is None or code.co_filename != checks_file:
+            found.append(f"checks.{name} sustituida")
+'''
+
+#: The failing check each tripwire calls, in turn (every check function is exercised).
+FAILING_CHECKS = (
+    "checks.check_equal({a}, {b}, what)",
+    "checks.check_close([{a}.0], [{b}.0], what)",
+    "checks.check_shape(torch.zeros({a} % 5 + 1, 3), ({b} % 5 + 7, 3), what)",
+    "checks.check_true({a} == {b}, what)",
+    "checks.check_parameter_count(torch.nn.Linear({a} % 9 + 1, 2), {b}, what)",
+)
+
+
+@dataclass
+class Verdict:
+    """What the tripwires saw in one notebook."""
+
+    tampered: bool = False
+    where: str = ""  # the tripwire that first went off, in words
+    findings: list[str] = field(default_factory=list)
+    zeroed: list[str] = field(default_factory=list)  # grade_ids of the tests that got no points
+
+
+def _is_test(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def tripwire_cell(kind: int, nonce: str, a: int, b: int):
+    """A grader cell that must raise ``AssertionError`` whose message contains ``Comprobación <nonce> [limpio]``."""
+    check = FAILING_CHECKS[kind % len(FAILING_CHECKS)].format(a=a, b=b)
+    source = (f"def _dlc_{nonce}():\n    import torch\n{INSPECTION}"
+              f"    what = f\"Comprobación {nonce} [{{'; '.join(found) or 'limpio'}}]\"\n"
+              f"    {check}\n"
+              f"try:\n    _dlc_{nonce}()\nfinally:\n    del _dlc_{nonce}\n")
+    return new_code_cell(source, metadata={MARK: {"nonce": nonce}})
+
+
+class PlantTripwires(NbGraderPreprocessor):
+    """Insert a tripwire before every test cell and at the end; give every test a pristine import of the checks."""
+
+    def preprocess(self, nb, resources):
+        cells = []
+        for cell in nb.cells:
+            if _is_test(cell):
+                cells.append(self._tripwire(len(cells)))
+                cell.source = PROLOGUE + cell.source
+            cells.append(cell)
+        cells.append(self._tripwire(len(cells)))
+        nb.cells = cells
+        return nb, resources
+
+    @staticmethod
+    def _tripwire(kind: int):
+        a, b = secrets.randbelow(10**6) + 10, secrets.randbelow(10**6) + 10**6 + 20
+        return tripwire_cell(kind, secrets.token_hex(6), a, b)
+
+
+def tripwire_ok(cell) -> tuple[bool, str]:
+    """Whether a tripwire cell failed exactly as planted; if not, what went wrong (Spanish)."""
+    nonce = cell.metadata[MARK]["nonce"]
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if not errors:
+        return False, "una comprobación que debía fallar no falló (pruebas desactivadas o excepciones silenciadas)"
+    message = errors[-1].get("evalue", "")
+    if errors[-1].get("ename") == "AssertionError" and f"Comprobación {nonce} [limpio]" in message:
+        return True, ""
+    found = re.search(rf"Comprobación {nonce} \[(.*?)\]", message)
+    if found:
+        return False, found.group(1)
+    return False, f"una comprobación falló de forma inesperada ({errors[-1].get('ename')})"
+
+
+class CheckTripwires(NbGraderPreprocessor):
+    """Read the tripwires, take the points of every test they cannot vouch for, and remove them."""
+
+    verdict_file = Unicode("", help="JSON file where the verdict is written.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        verdict = Verdict()
+        last_test = None
+        for cell in nb.cells:
+            if MARK in cell.metadata and not verdict.tampered:
+                ok, why = tripwire_ok(cell)
+                if not ok:
+                    verdict.tampered, verdict.findings = True, [why]
+                    verdict.where = (f"antes de la prueba siguiente a «{last_test.metadata['nbgrader']['grade_id']}»"
+                                     if last_test is not None else "antes de la primera prueba")
+                    if last_test is not None:
+                        self._zero(last_test, verdict)
+            elif _is_test(cell):
+                if cell.source.startswith(PROLOGUE):
+                    cell.source = cell.source[len(PROLOGUE):]
+                last_test = cell
+                if verdict.tampered:
+                    self._zero(cell, verdict)
+        nb.cells = [c for c in nb.cells if MARK not in c.metadata]
+        if self.verdict_file:
+            with open(self.verdict_file, "w") as f:
+                json.dump(asdict(verdict), f, ensure_ascii=False)
+        return nb, resources
+
+    @staticmethod
+    def _zero(cell, verdict: Verdict) -> None:
+        cell.outputs.append(new_output("error", ename=ERROR_NAME, traceback=[], evalue=(
+            "el corrector detectó código que altera las pruebas; esta prueba no puntúa y el profesorado "
+            "revisará la entrega")))
+        verdict.zeroed.append(cell.metadata["nbgrader"]["grade_id"])
+
+
+#: Student code that touches the test machinery or the system, worth an instructor's look.
+SUSPICIOUS = re.compile(
+    r"get_ipython|input_transformers|ast_transformers|set_custom_exc|sys\.modules|__builtins__|\bbuiltins\b|"
+    r"settrace|setprofile|sys\.std(?:out|err)\s*=|displayhook|\bchecks\.\w+\s*=|events\.register|importlib|"
+    r"\bctypes\b|\bgc\.|__code__|os\.kill|\bsignal\b|subprocess|os\.system|os\.fork|/proc|\bsocket\b|"
+    r"(?<![.\w])(?:exec|eval|compile)\s*\(|nbgrader|gradebook|source/|solutions/")
+
+
+def suspicious_lines(nb) -> list[str]:
+    """Lines of the student's own cells that touch the test machinery or the system (for the report)."""
+    lines = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
+            continue
+        label = meta.get("grade_id") or cell.get("id") or "sin nombre"
+        for number, line in enumerate(cell.source.splitlines(), 1):
+            if SUSPICIOUS.search(line):
+                lines.append(f"celda «{label}», línea {number}: {line.strip()[:120]}")
+    return lines
