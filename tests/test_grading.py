@@ -3,7 +3,6 @@ import copy
 import csv
 import io
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from helpers.instructor import build, collect, grading
 from helpers.course import lab_notebook
 from helpers.instructor.repair import NotThisLab, repair
 
-sys.path.insert(0, str(Path(__file__).parent))
-import grading_corpus  # noqa: E402
+import grading_corpus
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.skipif(not lab_notebook("source", LAB).exists(), reason="Lab 1 no existe")
@@ -39,12 +37,19 @@ def corpus():
 # ---------------------------------------------------------------- file names -> students
 
 @pytest.mark.parametrize("name, student", [
-    ("Ana García_123456_assignsubmission_file_lab1_convolutions.ipynb", "ana_garcia"),  # Moodle
-    ("José Pérez_98765_assignsubmission_file_/lab1_convolutions.ipynb", "jose_perez"),  # Moodle, a folder each
-    ("garciaana_12345_67890_lab1_convolutions.ipynb", "garciaana"),  # Canvas
-    ("garciaana_LATE_12345_67890_lab1_convolutions-1.ipynb", "garciaana"),  # Canvas, late resubmission
+    ("Ana García_123456_assignsubmission_file_lab1_convolutions.ipynb", "ana_garcia_123456"),  # Moodle 3
+    ("José Pérez_98765_assignsubmission_file_/lab1_convolutions.ipynb", "jose_perez_98765"),  # Moodle 3, folders
+    ("Ana García_1234567_assignsubmission_file/lab1.ipynb", "ana_garcia_1234567"),  # Moodle 4, folders
+    ("Ana García_7654321_assignsubmission_file/lab1.ipynb", "ana_garcia_7654321"),  # her namesake
+    ("Íñigo Muñoz_55_assignsubmission_onlinetext/onlinetext.html", "inigo_munoz_55"),  # Moodle online text
+    ("garciaana_12345_67890_lab1_convolutions.ipynb", "garciaana_12345"),  # Canvas
+    ("garcíaana_12345_67890_lab1.ipynb", "garciaana_12345"),  # Canvas keeps accented letters
+    ("pérezjosé_late_222_333_lab1-1.ipynb", "perezjose_222"),  # Canvas, late resubmission
+    ("garciaana_LATE_12345_67890_lab1_convolutions-1.ipynb", "garciaana_12345"),  # older Canvas
+    ("anon_4242_9999_lab1.ipynb", "anon_4242"),  # Canvas anonymous grading
     ("Ana García - lab1_convolutions.ipynb", "ana_garcia"),  # Google Classroom
     ("ana_garcia.ipynb", "ana_garcia"),  # plain folder
+    ("maria_lopez-1.ipynb", "maria_lopez"),  # plain folder, resubmission
 ])
 def test_platform_file_names_give_student_ids(name, student):
     assert collect.student_of(name, collect.compile_pattern("auto")) == student
@@ -67,10 +72,10 @@ def test_zip_from_moodle_is_unpacked_and_every_file_named(tmp_path):
         zf.writestr("Ana García_1_assignsubmission_file_/lab1_convolutions-2.ipynb", "{}")
         zf.writestr("Luis Ruiz_2_assignsubmission_file_/informe.pdf", "%PDF")
         zf.writestr("__MACOSX/._x.ipynb", "")
-    subs = collect.collect(collect.unpack(buf, tmp_path / "x"), "moodle")
+    subs = collect.collect(collect.unpack(buf, tmp_path / "x")[0], "moodle")
     fate = {s.name: (s.student, s.status) for s in subs}
-    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions-2.ipynb"] == ("ana_garcia", "pendiente")
-    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions.ipynb"] == ("ana_garcia", "ignorado")
+    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions-2.ipynb"] == ("ana_garcia_1", "pendiente")
+    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions.ipynb"] == ("ana_garcia_1", "ignorado")
     assert fate["Luis Ruiz_2_assignsubmission_file_/informe.pdf"][1] == "ignorado"
     assert fate["__MACOSX/._x.ipynb"][1] == "ignorado"
     assert all(s.notes for s in subs if s.status == "ignorado")
@@ -140,17 +145,15 @@ EXPECTED = {
     "colab.ipynb": ("calificado", 17, []),
     # conv_layer loops forever: interrupted after the per-cell timeout; test_conv_layer (1 point) fails
     "bucle_infinito.ipynb": ("calificado", 16, ["celda «conv_layer»: superó el tiempo máximo por celda"]),
-    # output_size kills the kernel: the cell is disabled and the notebook re-run; its tests fail
-    "nucleo_caido.ipynb": ("calificado", None, ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
-    # conv_chain eats memory until the per-student limit: the cell is disabled and the notebook re-run
-    "memoria.ipynb": ("calificado", None, ["celda «conv_chain» desactivada: superó el límite de memoria"]),
+    # output_size kills the kernel: the cell is disabled and the notebook re-run; test_output_size (2) fails
+    "nucleo_caido.ipynb": ("calificado", 15, ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
+    # conv_chain eats memory until the per-student limit: disabled, re-run; test_conv_chain (1) fails
+    "memoria.ipynb": ("calificado", 16, ["celda «conv_chain» desactivada: superó el límite de memoria"]),
     "corrupto.ipynb": ("ilegible", None, ["no es un cuaderno de Jupyter válido"]),
     "vacio.ipynb": ("ilegible", None, ["archivo vacío"]),
     "otro_lab.ipynb": ("otro laboratorio", None, ["no es una entrega de lab1_convolutions"]),
     "notas.txt": ("ignorado", None, ["no es un cuaderno (.ipynb)"]),
 }
-CRASH_SCORE = 15  # 17 minus test_output_size (2); measured, see the corpus test
-MEMORY_SCORE = 16  # 17 minus test_conv_chain (1)
 
 
 def _csv(path):
@@ -158,60 +161,88 @@ def _csv(path):
 
 
 @pytest.mark.slow
-def test_damaged_corpus_parallel_serial_and_resubmission(tmp_path, corpus):
-    submissions = tmp_path / "entregas"
-    grading_corpus.write(corpus, submissions)
-    options = dict(cell_timeout=45, log=lambda *_: None)
-    run = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=2, **options)
-    print(f"\n{run.summary()}\n{run.problems()}")
-    fate = {f.name: f for f in run.files}
-    assert set(fate) == set(EXPECTED)  # every file is named in the report
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_damaged_file_ends_as_expected(graded_corpora, name):
+    run = graded_corpora.run
+    status, score, words = EXPECTED[name]
+    f = {f.name: f for f in run.files}[name]
+    assert f.status == status, (name, f.status, f.notes)
     report = run.report.read_text()
-    rows = {r["estudiante"]: r for r in _csv(run.csv)}
-    for name, (status, score, words) in EXPECTED.items():
-        f = fate[name]
-        assert f.status == status, (name, f.status, f.notes)
-        assert f"- {name}" in report
-        for w in words:
-            assert w in report and any(w in n for n in f.notes), (name, w, f.notes)
-        if name.endswith(".ipynb"):
-            row = rows[Path(name).stem]
-            expected = {"nucleo_caido.ipynb": CRASH_SCORE, "memoria.ipynb": MEMORY_SCORE}.get(name, score)
-            assert row["puntos_automaticos"] == ("" if expected is None else f"{expected:g}"), (name, row)
-            assert row["estado"] == status
-            assert row["maximo_automatico"] == "17"
-    # never a silent 0: unreadable files are in the CSV without points, and not in the gradebook
+    assert f"- {name}" in report
+    for w in words:
+        assert w in report and any(w in n for n in f.notes), (name, w, f.notes)
+    if name.endswith(".ipynb"):
+        row = {r["estudiante"]: r for r in _csv(run.csv)}[Path(name).stem]
+        assert row["puntos_automaticos"] == ("" if score is None else f"{score:g}"), (name, row)
+        assert (row["estado"], row["maximo_automatico"], row["revisar"]) == (status, "17", "")
+
+
+@pytest.mark.slow
+def test_unreadable_files_are_never_a_silent_zero(graded_corpora):
+    run = graded_corpora.run
     book = {g.student for g in grading.read_grades(LAB, run.workdir)}
     assert {"corrupto", "vacio", "otro_lab"}.isdisjoint(book)
+    assert {r["estudiante"] for r in _csv(run.csv)} >= {"corrupto", "vacio", "otro_lab"}
     feedback = (run.workdir / "feedback" / "sin_prueba" / LAB / f"{LAB}.html").read_text()
     assert "Retroalimentación" in feedback and "restaurada desde el enunciado" in feedback
 
-    # parallel equals serial: a few of the same students graded one at a time
+
+@pytest.mark.slow
+def test_parallel_equals_serial(graded_corpora, tmp_path):
     few = tmp_path / "pocas"
     few.mkdir()
-    for name in ("perfecto.ipynb", "nucleo_caido.ipynb", "sin_prueba.ipynb"):
-        shutil.copy2(submissions / name, few / name)
-    serial = grading.grade_class(LAB, few, tmp_path / "serie", jobs=1, **options)
     students = {"perfecto", "nucleo_caido", "sin_prueba"}
+    for name in students:
+        shutil.copy2(graded_corpora.submissions / f"{name}.ipynb", few / f"{name}.ipynb")
+    serial = grading.grade_class(LAB, few, tmp_path / "serie", jobs=1, cell_timeout=45, log=lambda *_: None)
+    run = graded_corpora.run
     assert grading.gradebook_dump(LAB, serial.workdir) == [
         row for row in grading.gradebook_dump(LAB, run.workdir) if row[0] in students]
     assert _csv(serial.csv) == [r for r in _csv(run.csv) if r["estudiante"] in students]
 
-    # idempotent: the same folder again changes nothing and executes nothing
-    before = grading.gradebook_dump(LAB, run.workdir)
-    again = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=2, **options)
-    assert again.graded_now == 0
-    assert grading.gradebook_dump(LAB, run.workdir) == before
-    assert again.csv.read_text() == run.csv.read_text()
 
-    # a resubmission: only that student changes; a student missing from the new folder keeps the grade
+@pytest.mark.slow
+def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(graded_corpora, tmp_path):
+    workdir, submissions = tmp_path / "curso", tmp_path / "entregas"
+    shutil.copytree(graded_corpora.run.workdir, workdir)
+    shutil.copytree(graded_corpora.submissions, submissions)
+    options = dict(jobs=2, cell_timeout=45, log=lambda *_: None)
+    before = grading.gradebook_dump(LAB, workdir)
+    again = grading.grade_class(LAB, submissions, workdir, **options)
+    assert again.graded_now == 0
+    assert grading.gradebook_dump(LAB, workdir) == before
+    assert again.csv.read_text() == graded_corpora.run.csv.read_text()
+
     build.write_notebook(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
     (submissions / "duplicadas.ipynb").unlink()
-    resub = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=2, **options)
+    resub = grading.grade_class(LAB, submissions, workdir, **options)
     assert resub.graded_now == 1
-    after = grading.gradebook_dump(LAB, run.workdir)
+    after = grading.gradebook_dump(LAB, workdir)
     assert [r for r in after if r[0] != "perfecto"] == [r for r in before if r[0] != "perfecto"]
     rows = {r["estudiante"]: r for r in _csv(resub.csv)}
     assert rows["perfecto"]["puntos_automaticos"] == "0"
     assert rows["duplicadas"]["puntos_automaticos"] == "17"
     assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == "sin cambios"
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
+    """Students are merged as they finish: a run stopped half-way resumes with only the rest."""
+    submissions = tmp_path / "entregas"
+    for name in ("ana", "luis"):
+        build.write_notebook(build.student_version(LAB, set()), submissions / f"{name}.ipynb")
+    real = grading.autograde_isolated
+
+    def stop_at_luis(lab, student, *args):
+        if student == "luis":
+            raise KeyboardInterrupt  # the instructor's Ctrl-C, or a killed process, while luis is graded
+        return real(lab, student, *args)
+
+    monkeypatch.setattr(grading, "autograde_isolated", stop_at_luis)
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
+    monkeypatch.setattr(grading, "autograde_isolated", real)
+    assert {g.student for g in grading.read_grades(LAB, tmp_path / "curso")} == {"ana"}
+    resumed = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
+    assert resumed.graded_now == 1
+    assert {f.name: f.status for f in resumed.files} == {"ana.ipynb": "sin cambios", "luis.ipynb": "calificado"}

@@ -148,7 +148,7 @@ def _fingerprint(lab: str) -> str:
 
 
 def _config_text(settings: Settings) -> str:
-    sealed = "" if not settings.sandboxed else f"""
+    sealed = f"c.PlantTripwires.library = {str(ROOT)!r}\n" if not settings.sandboxed else f"""
 c.RobustExecute.kernel_manager_class = "helpers.instructor.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.data_dir = {str(settings.data)!r}
 c.SandboxedKernelManager.memory_gb = {float(settings.memory_gb)!r}
@@ -518,8 +518,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
                         workdir / "_datos" if sandboxed else None)
     workdir.mkdir(parents=True, exist_ok=True)
-    folder = collecting.unpack(Path(submissions), workdir / "_recibido")
-    files = collecting.collect(folder, pattern)
+    folder, refused = collecting.unpack(Path(submissions), workdir / "_recibido")
+    files = sorted(collecting.collect(folder, pattern) + refused, key=lambda f: f.name)
     if not any(f.name.lower().endswith(".ipynb") for f in files):
         raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
     if sandboxed:

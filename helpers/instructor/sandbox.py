@@ -244,6 +244,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._group = process_group(Limits.processes)
 
     def format_kernel_cmd(self, extra_arguments=None):
+        # A signal to bubblewrap would not reach the kernel (its own session): interrupt by message.
+        self.kernel_spec.interrupt_mode = "message"
         argv = super().format_kernel_cmd(extra_arguments)
         return sealed(argv, self._connection_dir, Path(self.data_dir), Limits(memory_gb=self.memory_gb),
                       group=self._group)

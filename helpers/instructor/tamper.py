@@ -25,12 +25,17 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from .sandbox import LIBRARY
+
 MARK = "course_tripwire"
 ERROR_NAME = "ManipulacionDetectada"
 
-#: Added at the top of every test cell: a fresh ``helpers.checks`` from the read-only library.
-PROLOGUE = ("import importlib as _dlc_importlib, sys as _dlc_sys; _dlc_sys.modules.pop('helpers.checks', None); "
-            "checks = _dlc_importlib.import_module('helpers.checks'); del _dlc_importlib, _dlc_sys\n")
+#: Added at the top of every test cell: a fresh ``helpers.checks`` loaded from the read-only library
+#: by its path (neither a patched module nor a fake ``helpers`` earlier on ``sys.path`` is used).
+PROLOGUE = ("import importlib.util as _dlc_u, sys as _dlc_s; "
+            "_dlc_m = _dlc_u.spec_from_file_location('helpers.checks', {checks!r}); "
+            "checks = _dlc_u.module_from_spec(_dlc_m); _dlc_m.loader.exec_module(checks); "
+            "_dlc_s.modules['helpers.checks'] = checks; del _dlc_u, _dlc_s, _dlc_m\n")
 
 #: What the tripwire inspects in the kernel; each finding is named in Spanish.
 INSPECTION = '''\
@@ -67,7 +72,7 @@ INSPECTION = '''\
         if not all(ours(f) for f in callbacks):
             found.append(f"función registrada en el evento {event}")
     checks_file = getattr(checks, "__file__", "")
-    if not checks_file.startswith("/curso/") and not checks_file.endswith("helpers/checks.py"):
+    if checks_file != CHECKS_FILE:
         found.append("helpers.checks sustituido")
     for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true"):
         code = getattr(getattr(checks, name, None), "__code__", None)
@@ -100,10 +105,11 @@ def _is_test(cell) -> bool:
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
-def tripwire_cell(kind: int, nonce: str, a: int, b: int):
+def tripwire_cell(kind: int, nonce: str, a: int, b: int, checks_file: str):
     """A grader cell that must raise ``AssertionError`` whose message contains ``Comprobación <nonce> [limpio]``."""
     check = FAILING_CHECKS[kind % len(FAILING_CHECKS)].format(a=a, b=b)
-    source = (f"def _dlc_{nonce}():\n    import torch\n{INSPECTION}"
+    inspection = INSPECTION.replace("CHECKS_FILE", repr(checks_file))
+    source = (f"def _dlc_{nonce}():\n    import torch\n{inspection}"
               f"    what = f\"Comprobación {nonce} [{{'; '.join(found) or 'limpio'}}]\"\n"
               f"    {check}\n"
               f"try:\n    _dlc_{nonce}()\nfinally:\n    del _dlc_{nonce}\n")
@@ -113,21 +119,29 @@ def tripwire_cell(kind: int, nonce: str, a: int, b: int):
 class PlantTripwires(NbGraderPreprocessor):
     """Insert a tripwire before every test cell and at the end; give every test a pristine import of the checks."""
 
+    library = Unicode(LIBRARY, help="Folder holding the helpers package, as the kernel sees it.").tag(config=True)
+
     def preprocess(self, nb, resources):
+        checks_file = f"{self.library}/helpers/checks.py"
         cells = []
         for cell in nb.cells:
             if _is_test(cell):
-                cells.append(self._tripwire(len(cells)))
-                cell.source = PROLOGUE + cell.source
+                cells.append(self._tripwire(len(cells), checks_file))
+                cell.source = prologue(checks_file) + cell.source
             cells.append(cell)
-        cells.append(self._tripwire(len(cells)))
+        cells.append(self._tripwire(len(cells), checks_file))
         nb.cells = cells
         return nb, resources
 
     @staticmethod
-    def _tripwire(kind: int):
+    def _tripwire(kind: int, checks_file: str):
         a, b = secrets.randbelow(10**6) + 10, secrets.randbelow(10**6) + 10**6 + 20
-        return tripwire_cell(kind, secrets.token_hex(6), a, b)
+        return tripwire_cell(kind, secrets.token_hex(6), a, b, checks_file)
+
+
+def prologue(checks_file: str) -> str:
+    """The line put at the top of a test cell (see :data:`PROLOGUE`)."""
+    return PROLOGUE.format(checks=checks_file)
 
 
 def tripwire_ok(cell) -> tuple[bool, str]:
@@ -163,8 +177,8 @@ class CheckTripwires(NbGraderPreprocessor):
                     if last_test is not None:
                         self._zero(last_test, verdict)
             elif _is_test(cell):
-                if cell.source.startswith(PROLOGUE):
-                    cell.source = cell.source[len(PROLOGUE):]
+                if cell.source.startswith("import importlib.util as _dlc_u"):
+                    cell.source = cell.source.split("\n", 1)[1]
                 last_test = cell
                 if verdict.tampered:
                     self._zero(cell, verdict)
@@ -187,7 +201,8 @@ SUSPICIOUS = re.compile(
     r"get_ipython|input_transformers|ast_transformers|set_custom_exc|sys\.modules|__builtins__|\bbuiltins\b|"
     r"settrace|setprofile|sys\.std(?:out|err)\s*=|displayhook|\bchecks\.\w+\s*=|events\.register|importlib|"
     r"\bctypes\b|\bgc\.|__code__|os\.kill|\bsignal\b|subprocess|os\.system|os\.fork|/proc|\bsocket\b|"
-    r"(?<![.\w])(?:exec|eval|compile)\s*\(|nbgrader|gradebook|source/|solutions/")
+    r"(?<![.\w])(?:exec|eval|compile)\s*\(|nbgrader|gradebook|source/|solutions/|environ|__file__|os\.walk|"
+    r"\bglob\b|sqlite3|open\(\s*['\"]/")
 
 
 def suspicious_lines(nb) -> list[str]:

@@ -1,0 +1,37 @@
+"""Heavy fixtures shared by several test files, built once per session."""
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from helpers.instructor import grading
+
+sys.path.insert(0, str(Path(__file__).parent))
+import grading_corpus  # noqa: E402
+import hostile_corpus  # noqa: E402
+
+CORPUS_LAB = "lab1_convolutions"
+#: An environment variable of the grader's that no student kernel may see.
+SECRET_ENV = ("SECRETO_DEL_PROFESOR", "contraseña-del-profesorado-1234")
+
+
+@pytest.fixture(scope="session")
+def graded_corpora(tmp_path_factory):
+    """Lab 1's damaged and hostile corpora, graded together in one sealed class run (``--jobs 2``)."""
+    tmp = tmp_path_factory.mktemp("corpora")
+    submissions = tmp / "entregas"
+    damaged = grading_corpus.damaged(CORPUS_LAB)
+    hostile = hostile_corpus.hostile(CORPUS_LAB)
+    grading_corpus.write({**damaged, **hostile}, submissions)
+    received = {p.relative_to(submissions): p.read_bytes() for p in submissions.rglob("*") if p.is_file()}
+    os.environ[SECRET_ENV[0]] = SECRET_ENV[1]
+    try:
+        run = grading.grade_class(CORPUS_LAB, submissions, tmp / "curso", jobs=2, cell_timeout=45,
+                                  log=lambda *_: None)
+    finally:
+        os.environ.pop(SECRET_ENV[0])
+    print(f"\n{run.summary()}\n{run.problems()}")
+    return SimpleNamespace(run=run, submissions=submissions, received=received, damaged=damaged,
+                           hostile=hostile, tmp=tmp)
