@@ -213,15 +213,43 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     assert grading.gradebook_dump(LAB, workdir) == before
     assert again.csv.read_text() == graded_corpora.run.csv.read_text()
 
+    # the instructor grades desordenado's two written answers in formgrader...
+    from nbgrader.api import Gradebook
+
+    written = [c.metadata["nbgrader"]["grade_id"] for c in build.read_notebook(lab_notebook("release", LAB)).cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(written) == 2
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", "dl-curso") as gb:
+        for gid, points in zip(written, (2, 3)):
+            grade = gb.find_grade(gid, LAB, LAB, "desordenado")
+            grade.manual_score, grade.needs_manual_grade = points, False  # as formgrader saves a score
+            gb.find_comment(gid, LAB, LAB, "desordenado").manual_comment = f"comentario de {gid}"
+        gb.db.commit()
+    assert {r["estudiante"]: r for r in _csv(grading.grade_class(LAB, submissions, workdir, **options).csv)}[
+        "desordenado"]["puntos_respuestas_escritas"] == "5"
+    before = grading.gradebook_dump(LAB, workdir)
+    # ...then desordenado resubmits with the second answer changed, and perfecto resubmits blank
+    nb = build.read_notebook(submissions / "desordenado.ipynb")
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == written[1]).source += " Y algo más."
+    build.write_notebook(nb, submissions / "desordenado.ipynb")
     build.write_notebook(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
     (submissions / "duplicadas.ipynb").unlink()
     resub = grading.grade_class(LAB, submissions, workdir, **options)
-    assert resub.graded_now == 1
+    assert resub.graded_now == 2
     after = grading.gradebook_dump(LAB, workdir)
-    assert [r for r in after if r[0] != "perfecto"] == [r for r in before if r[0] != "perfecto"]
+    changed = {"perfecto", "desordenado"}
+    assert [r for r in after if r[0] not in changed] == [r for r in before if r[0] not in changed]
     rows = {r["estudiante"]: r for r in _csv(resub.csv)}
     assert rows["perfecto"]["puntos_automaticos"] == "0"
     assert rows["duplicadas"]["puntos_automaticos"] == "17"
+    assert rows["desordenado"]["puntos_respuestas_escritas"] == "2"  # the unchanged answer keeps its score
+    assert rows["desordenado"]["respuestas_escritas_pendientes"] == "1"  # the changed one waits again
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", "dl-curso") as gb:
+        assert gb.find_comment(written[0], LAB, LAB, "desordenado").manual_comment == f"comentario de {written[0]}"
+        assert gb.find_grade(written[1], LAB, LAB, "desordenado").manual_score is None
+        assert not gb.find_comment(written[1], LAB, LAB, "desordenado").manual_comment
+    notes = " ".join({f.name: f for f in resub.files}["desordenado.ipynb"].notes)
+    assert f"«{written[1]}» cambió" in notes and f"«{written[0]}»" in notes.split("se conservan")[1]
     assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == "sin cambios"
 
 
@@ -246,3 +274,22 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
     resumed = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
     assert resumed.graded_now == 1
     assert {f.name: f.status for f in resumed.files} == {"ana.ipynb": "sin cambios", "luis.ipynb": "calificado"}
+
+
+def test_feedback_shows_test_messages_never_hidden_source():
+    release = build.read_notebook(lab_notebook("release", LAB))
+    executed = copy.deepcopy(build.read_notebook(lab_notebook("source", LAB)))  # hidden tests in place
+    secret = grading.hidden_lines(LAB)
+    assert secret
+    leaked = sorted(secret)[0]
+    test = next(c for c in executed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_layer")
+    test.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="conv sobre otra entrada: no",
+                                           traceback=[f"----> 5 {leaked}", "AssertionError: conv sobre otra entrada"])]
+    student = next(c for c in executed.cells if c.cell_type == "code" and not c.metadata.get("nbgrader"))
+    student.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"robado:\n{leaked}\nfin\n")]
+    shown = grading.feedback_notebook(executed, release, secret)
+    text = nbformat.writes(shown)
+    assert leaked not in text and "### BEGIN HIDDEN TESTS" not in text
+    shown_test = next(c for c in shown.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_layer")
+    assert shown_test.outputs[0].traceback == ["AssertionError: conv sobre otra entrada: no"]
+    assert "robado:" in text and "fin" in text  # the student's own output stays, the stolen line goes

@@ -57,12 +57,13 @@ class Grade:
     lab: str
     score: float | None
     max_score: float
-    manual_pending: int
+    manual_pending: int  # written answers still waiting for the instructor (blank ones nbgrader scored 0 are not)
     manual_max: float
     status: str = STATUS_GRADED
     file: str = ""
     notes: list[str] = field(default_factory=list)
     review: str = ""  # what the instructor should look at by hand (tampering, suspicious code)
+    manual_score: float = 0.0  # points awarded so far to written answers (by hand, or 0 for a blank one)
 
 
 @dataclass
@@ -271,6 +272,17 @@ def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path
                        root=scratch / student)
 
 
+def _die_with_grader() -> None:
+    """In the child: be killed if the grading thread that started it goes (``course grade`` killed, say);
+    a sealed kernel dies with nbgrader in turn, so nothing is left running."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcome:
     start = time.perf_counter()
     stamp = verified_template(template)
@@ -289,7 +301,7 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
     # Output goes to a file, never a pipe: nothing a kernel leaves behind can keep the run waiting.
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_grader)
     if not settings.sandboxed:  # sealed kernels get their limits from the sandbox
         limit = int(settings.memory_gb * 2**30)
         try:
@@ -403,34 +415,71 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
 
 # --------------------------------------------------------------------------- merge and read
 
-def merge(lab: str, workdir: Path, outcome: Outcome) -> None:
-    """Put one isolated student's scores into the main gradebook and copy their files over."""
+def _answers(path: Path) -> dict[str, str]:
+    """``grade_id`` -> source of every answer cell (code or written) of a submitted notebook."""
+    if not path.exists():
+        return {}
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in read_notebook(path).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def merge(lab: str, workdir: Path, outcome: Outcome) -> list[str]:
+    """Put one isolated student's scores into the main gradebook and copy their files over.
+
+    An instructor's work survives a resubmission: the manual score, extra credit and comment of
+    every answer whose text did not change are kept; those of an answer that changed are dropped and
+    named in the returned notes (Spanish), so that it is graded again.
+    """
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
 
+    notes = []
+    submitted = lab_notebook(f"submitted/{outcome.student}", lab, workdir)
+    before, after = _answers(submitted), _answers(lab_notebook(f"submitted/{outcome.student}", lab, outcome.root))
     warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         gb.update_or_create_student(outcome.student)
+        manual = {}
         try:
+            for nb in gb.find_submission(lab, outcome.student).notebooks:
+                for g in nb.grades:
+                    if g.manual_score is not None or g.extra_credit:
+                        manual[g.name] = {"manual_score": g.manual_score, "extra_credit": g.extra_credit}
+                for c in nb.comments:
+                    if c.manual_comment:
+                        manual.setdefault(c.name, {})["manual_comment"] = c.manual_comment
             gb.remove_submission(lab, outcome.student)
         except MissingEntry:
             pass
+        kept = {gid: v for gid, v in manual.items() if gid in after and before.get(gid) == after[gid]}
+        for gid in sorted(set(manual) - set(kept)):
+            notes.append(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
+                         "conservan; vuelve a calificarla en formgrader")
         sub = gb.add_submission(lab, outcome.student)
         for nb in sub.notebooks:
             for g in nb.grades:
                 for column, value in outcome.grades.get((nb.name, g.name), {}).items():
                     if column not in ("max_score", "cell_type"):
                         setattr(g, column, value)
+                if g.name in kept and "manual_score" in kept[g.name]:
+                    g.manual_score, g.extra_credit = kept[g.name]["manual_score"], kept[g.name]["extra_credit"]
+                    g.needs_manual_grade = False
             for c in nb.comments:
                 for column, value in outcome.comments.get((nb.name, c.name), {}).items():
                     setattr(c, column, value)
+                if "manual_comment" in kept.get(c.name, {}):
+                    c.manual_comment = kept[c.name]["manual_comment"]
         gb.db.commit()
+    if kept:
+        notes.append(f"se conservan tus notas y comentarios a mano de {', '.join(f'«{g}»' for g in sorted(kept))} "
+                     "(su texto no cambió)")
     for folder in ("submitted", "autograded", "feedback"):
         src, dst = outcome.root / folder / outcome.student, workdir / folder / outcome.student
         shutil.rmtree(dst, ignore_errors=True)
         if src.exists():
             shutil.copytree(src, dst)
+    return notes
 
 
 def read_grades(lab: str, workdir: Path) -> list[Grade]:
@@ -444,7 +493,8 @@ def read_grades(lab: str, workdir: Path) -> list[Grade]:
             auto = [g for g in cells if g.cell.cell_type == "code"]
             manual = [g for g in cells if g.cell.cell_type != "code"]
             grades.append(Grade(sub.student.id, lab, sum(g.score for g in auto), sum(g.max_score for g in auto),
-                                sum(1 for g in manual if g.manual_score is None), sum(g.max_score for g in manual)))
+                                sum(1 for g in manual if g.needs_manual_grade), sum(g.max_score for g in manual),
+                                manual_score=sum(g.score for g in manual if not g.needs_manual_grade)))
     return sorted(grades, key=lambda g: g.student)
 
 
@@ -481,10 +531,11 @@ def write_csv(grades: list[Grade], path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["estudiante", "laboratorio", "puntos_automaticos", "maximo_automatico",
-                    "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "estado", "revisar", "archivo"])
+                    "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "maximo_respuestas_escritas",
+                    "estado", "revisar", "archivo"])
         for g in grades:
             w.writerow([g.student, g.lab, "" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
-                        g.manual_pending, f"{g.manual_max:g}", g.status, g.review, g.file])
+                        g.manual_pending, f"{g.manual_score:g}", f"{g.manual_max:g}", g.status, g.review, g.file])
     return path
 
 
@@ -627,7 +678,7 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
         write_feedback(lab, outcome.student, lab_notebook(f"autograded/{outcome.student}", lab, outcome.root),
                        outcome.grades, [n for n in f.notes if not n.startswith(("MANIPULACIÓN", "código que"))],
                        outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
-        merge(lab, workdir, outcome)
+        f.notes += merge(lab, workdir, outcome)
     shutil.rmtree(outcome.root, ignore_errors=True)
 
 
