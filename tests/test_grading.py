@@ -293,3 +293,10 @@ def test_feedback_shows_test_messages_never_hidden_source():
     shown_test = next(c for c in shown.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_layer")
     assert shown_test.outputs[0].traceback == ["AssertionError: conv sobre otra entrada: no"]
     assert "robado:" in text and "fin" in text  # the student's own output stays, the stolen line goes
+
+
+def test_feedback_names_tests_as_the_notebook_titles_them(release):
+    titles = grading.exercise_titles(release)
+    assert titles["test_maxpool_layer"] == "Ejercicio 1.1" and titles["test_count_params"] == "Ejercicio 4.1"
+    assert (titles["test_alexnet_shape"], titles["test_alexnet_same_logits"]) == (
+        "Ejercicio 5.1 (prueba 1)", "Ejercicio 5.1 (prueba 2)")

@@ -383,6 +383,30 @@ def _scrub(text, secret: set[str]):
                      for line in text.split("\n"))
 
 
+def exercise_titles(release) -> dict[str, str]:
+    """``grade_id`` -> what the student reads above it: "Ejercicio 1.1", or the section's heading.
+
+    Tests under the same exercise are told apart as "Ejercicio 5.1 (prueba 2)".
+    """
+    import re
+
+    titles, current = {}, "Comienzo del cuaderno"
+    for cell in release.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                found = re.search(r"Ejercicio\s+\d+(?:\.\d+)*", line)
+                if found or line.startswith("#"):
+                    current = found.group(0) if found else line.lstrip("# ").strip()
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid and cell.metadata["nbgrader"].get("grade"):
+            titles[gid] = current
+    counts = {}
+    for gid, title in titles.items():
+        counts.setdefault(title, []).append(gid)
+    return {gid: f"{title} (prueba {same.index(gid) + 1})" if len(same) > 1 else title
+            for title, same in counts.items() for gid in same}
+
+
 def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path,
                    secret: set[str] | None = None) -> Path:
     """Write the student's Spanish HTML feedback: points per test, repairs, then their graded notebook
@@ -390,14 +414,16 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
     from nbconvert import HTMLExporter
 
     secret = hidden_lines(lab) if secret is None else secret
-    nb = feedback_notebook(read_notebook(executed), read_notebook(lab_notebook("release", lab)), secret)
+    release = read_notebook(lab_notebook("release", lab))
+    nb = feedback_notebook(read_notebook(executed), release, secret)
+    titles = exercise_titles(release)
     auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}
     manual = {k[1]: v for k, v in grades.items() if v["cell_type"] != "code"}
     score = sum(v["auto_score"] or 0 for v in auto.values())
     top = sum(v["max_score"] for v in auto.values())
     lines = [f"# Retroalimentación de `{lab}`", "", f"**Estudiante:** `{student}`  ",
-             f"**Puntos automáticos:** {score:g} de {top:g}", "", "| prueba | puntos | máximo |", "|---|---|---|"]
-    lines += [f"| `{gid}` | {(v['auto_score'] or 0):g} | {v['max_score']:g} |" for gid, v in auto.items()]
+             f"**Puntos automáticos:** {score:g} de {top:g}", "", "| ejercicio | puntos | máximo |", "|---|---|---|"]
+    lines += [f"| {titles.get(gid, gid)} | {(v['auto_score'] or 0):g} | {v['max_score']:g} |" for gid, v in auto.items()]
     if manual:
         lines += ["", f"**Respuestas escritas:** {len(manual)} ({sum(v['max_score'] for v in manual.values()):g} "
                   "puntos) pendientes de calificación a mano por el profesorado."]
