@@ -20,8 +20,8 @@ build: install  ## regenerate release/ and solutions/ from source/
 demo: install  ## build every lab, then autograde a perfect, a blank and a half-done submission of each
 	$(BIN)/course demo
 
-test: install  ## the whole suite: helpers, builds, nbgrader end to end, solutions executed (nbval)
-	$(BIN)/pytest tests solutions --nbval-lax --nbval-current-env -p no:cacheprovider
+test: install  ## the whole suite: helpers, builds, sandbox, nbgrader end to end on every lab
+	$(BIN)/pytest tests -p no:cacheprovider
 
 test-quick: install  ## the fast subset, without the slow end-to-end tests
 	$(BIN)/pytest tests -m "not slow" -p no:cacheprovider

@@ -1,14 +1,5 @@
-"""Every test, and every notebook nbval runs, uses the smoke profile: offline stand-ins, CPU."""
+"""Every test uses the smoke profile: offline stand-ins, CPU."""
 import os
-
-import pytest
 
 os.environ["COURSE_PROFILE"] = "smoke"
 os.environ.pop("NBGRADER_EXECUTION", None)
-
-
-def pytest_collection_modifyitems(items):
-    """Notebook cells collected by nbval are slow end-to-end tests too."""
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.slow)
