@@ -46,8 +46,11 @@ def test_classmates_and_received_files_are_untouched(graded_corpora):
            for p in graded_corpora.submissions.rglob("*") if p.is_file()}
     assert now == graded_corpora.received
     workdir = graded_corpora.run.workdir
-    for kept in (workdir / "entregas").glob("*/*.ipynb"):
-        assert hostile_corpus.MARK.encode() not in kept.read_bytes()
+    graded = [f for f in graded_corpora.run.files if f.status == "calificado"]
+    assert len(graded) > len(hostile_corpus.CASES)
+    for f in graded:  # each student's copy is still exactly what they sent
+        kept = workdir / "entregas" / f.student / f"{CORPUS_LAB}.ipynb"
+        assert kept.read_bytes() == graded_corpora.received[Path(f.name)], f.name
     students = {g.student for g in grading.read_grades(CORPUS_LAB, workdir)}
     assert hostile_corpus.MARK not in students and "perfecto" in students
 
