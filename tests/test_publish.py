@@ -96,6 +96,11 @@ def test_badge_and_setup_cell_name_the_pinned_version():
     assert f'PAQUETE = "git+{REPO_URL}@{REPO_VERSION}"' in setup.source
 
 
+def test_answer_keys_carry_no_badge_to_the_public_repository():
+    assert [c.id for c in build.header_cells(LAB, "solutions")] == ["setup"]
+    assert "colab.research.google.com/github" not in lab_notebook("solutions", LAB).read_text()
+
+
 def _plant_in_library(root, line):
     path = root / "helpers" / "plots.py"
     path.write_text(path.read_text() + f"# {line}\n")

@@ -76,25 +76,28 @@ def _nbgrader_meta(grade_id: str) -> dict:
                          "solution": False, "task": False}, "course": "header"}
 
 
-def colab_url(lab: str, folder: str = "release") -> str:
-    """The address that opens ``lab``'s notebook in ``folder`` of the public repository in Colab."""
+def colab_url(lab: str) -> str:
+    """Colab's address for ``lab``'s release notebook in the public repository, at the pinned tag."""
     repo_path = REPO_URL.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo_path}/blob/{pinned_version()}/{folder}/{lab}/{lab}.ipynb"
+    return f"https://colab.research.google.com/github/{repo_path}/blob/{pinned_version()}/release/{lab}/{lab}.ipynb"
 
 
-def colab_badge(lab: str, folder: str = "release") -> str:
-    """The «Abrir en Colab» badge (HTML) of ``lab``'s notebook in ``folder``."""
-    return (f'<a href="{colab_url(lab, folder)}" target="_parent">'
+def colab_badge(lab: str) -> str:
+    """The «Abrir en Colab» badge (HTML) of ``lab``'s release notebook."""
+    return (f'<a href="{colab_url(lab)}" target="_parent">'
             '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Abrir en Colab"/></a>')
 
 
 def header_cells(lab: str, folder: str = "release") -> list:
-    """The badge and setup cells that open ``lab``'s notebook in ``folder``."""
-    badge = nbformat.v4.new_markdown_cell(colab_badge(lab, folder), metadata=_nbgrader_meta("colab_badge"))
+    """The header of ``lab``'s notebook in ``folder``: the Colab badge and the setup cell.
+
+    Answer keys (``solutions``) get no badge: the public repository it would open holds only ``release/``.
+    """
+    badge = nbformat.v4.new_markdown_cell(colab_badge(lab), metadata=_nbgrader_meta("colab_badge"))
     setup = nbformat.v4.new_code_cell(SETUP_CODE.format(package=student_package()),
                                       metadata=_nbgrader_meta("setup"))
     badge.id, setup.id = "colab-badge", "setup"
-    return [badge, setup]
+    return [badge, setup] if folder == "release" else [setup]
 
 
 def with_header(nb, lab: str, folder: str):
