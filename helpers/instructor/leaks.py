@@ -114,5 +114,6 @@ def _finder(secret: set[str]):
 def find_leaks(files: dict[str, bytes], root) -> list[Leak]:
     """Every secret line of ``root``'s ``source/`` found in ``files`` (relative name -> content)."""
     find = _finder(secret_lines(root))
-    found = ((where, find(normalise(line))) for name, data in sorted(files.items()) for where, line in _lines(name, data))
+    found = ((where, find(normalise(line)))
+             for name, data in sorted(files.items()) for where, line in _lines(name, data))
     return [Leak(where, secret) for where, secret in found if secret]

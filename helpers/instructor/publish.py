@@ -4,6 +4,7 @@
 ``instructor/``) with its own ``pyproject.toml``, and a README for students; nothing else (a ``.git``
 folder there is kept). Nothing is written if a line of the answer key would be (see ``leaks``).
 """
+import json
 import tomllib
 from pathlib import Path
 
@@ -20,7 +21,7 @@ KEPT = ".git"
 def student_pyproject(root: Path = ROOT) -> str:
     """The students' ``pyproject.toml``: the course's name and loose requirements, at the pinned version."""
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    requirements = ", ".join(f'"{r}"' for r in project["dependencies"])
+    toml = {key: json.dumps(value, ensure_ascii=False) for key, value in project.items()}  # JSON strings are TOML
     return f"""\
 # Escrito por `course publish`: la biblioteca del alumnado, sin las herramientas del profesorado.
 [build-system]
@@ -28,11 +29,11 @@ requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "{project["name"]}"
+name = {toml["name"]}
 version = "{pinned_version().removeprefix("v")}"
-description = "{project["description"]}"
-requires-python = "{project["requires-python"]}"
-dependencies = [{requirements}]
+description = {toml["description"]}
+requires-python = {toml["requires-python"]}
+dependencies = {toml["dependencies"]}
 
 [tool.setuptools]
 packages = ["helpers"]
@@ -67,8 +68,9 @@ ejercicios de código que se califican automáticamente y alguna pregunta de res
    enunciado se pierde al cerrarlo.
 3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU**, para que el entrenamiento
    no tarde horas.
-4. Ejecuta la primera celda tal como está. Instala el paquete del curso (`helpers`) en la versión
-   `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si falla, su mensaje dice qué hacer.
+4. Ejecuta la celda de preparación (la primera celda de código) tal como está. Instala el paquete del
+   curso (`helpers`) en la versión `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si
+   falla, su mensaje dice qué hacer.
 
 Escribe tu código donde pone `# TU CÓDIGO AQUÍ` (y borra la línea `raise NotImplementedError()`) y tus
 respuestas donde pone `ESCRIBE TU RESPUESTA AQUÍ`. Las celdas de comprobación que siguen a cada
@@ -126,10 +128,10 @@ def student_files(root: Path = ROOT) -> dict[str, bytes]:
 
 
 def _check_destination(dest: Path, root: Path) -> None:
-    """Refuse a ``DEST`` that holds anything but a previous distribution (or is the course itself)."""
+    """Refuse a ``DEST`` that holds anything but a previous distribution (the course itself, say)."""
     if dest.exists() and not dest.is_dir():
         raise ValueError(f"{dest} existe y no es una carpeta.")
-    if (dest / "source").exists() or dest.resolve() == root.resolve():
+    if (dest / "source").exists():
         raise ValueError(f"{dest} es el repositorio privado del curso (tiene source/): publica en otra carpeta.")
     others = [p.name for p in dest.iterdir() if p.name != KEPT] if dest.is_dir() else []
     previous = (dest / "release").is_dir() and (dest / "helpers" / "__init__.py").is_file()
