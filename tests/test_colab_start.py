@@ -10,7 +10,6 @@ exercise in the full profile, with stand-ins where the real datasets go and no n
 import json
 import os
 import subprocess
-import sys
 import sysconfig
 import venv
 

@@ -147,12 +147,14 @@ def test_solutions_would_be_caught():
 
 def test_secret_lines_skip_short_lines_and_lines_students_see_anyway(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    y = x.reshape(-1, 4) @ pesos_secretos\n"
+        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n"
+                                  "    y = x.reshape(-1, 4) @ pesos_secretos\n"
                                   "    imprime_el_resultado_final(y)\n    ### END SOLUTION",
                                   metadata={"nbgrader": {"solution": True, "grade_id": "f"}}),
         nbformat.v4.new_code_cell("imprime_el_resultado_final(y)\n### BEGIN HIDDEN TESTS\n"
                                   "assert f(torch.ones(8)).shape == (2, 4)\n### END HIDDEN TESTS"),
-        nbformat.v4.new_markdown_cell("Respuesta modelo: la convolución comparte pesos.\n\n**Rúbrica.** 1 punto: pesos.",
+        nbformat.v4.new_markdown_cell("Respuesta modelo: la convolución comparte pesos.\n\n"
+                                      "**Rúbrica.** 1 punto: pesos.",
                                       metadata={"nbgrader": {"solution": True, "grade_id": "q"}}),
     ])
     (tmp_path / "source" / LAB).mkdir(parents=True)
