@@ -50,11 +50,15 @@ def _title(lab: str, root: Path) -> str:
 
 def student_readme(root: Path = ROOT) -> str:
     """The README students read first (Spanish): open, save, submit, and where FER-2013 goes."""
-    rows = "\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in existing_labs(root))
+    labs = existing_labs(root)
+    rows = "\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in labs)
+    fer = [str(n) for n, lab in enumerate(labs, 1)  # the labs whose data students must bring
+           if "load_fer2013(" in lab_notebook("release", lab, root).read_text()]
+    fer_labs = " y ".join([", ".join(fer[:-1]), fer[-1]] if len(fer) > 1 else fer)
     return f"""\
 # Laboratorios de aprendizaje profundo
 
-Cinco laboratorios de PyTorch para hacer en Google Colab. Cada uno es un cuaderno con explicaciones,
+Laboratorios de PyTorch para hacer en Google Colab. Cada uno es un cuaderno con explicaciones,
 ejercicios de código que se califican automáticamente y alguna pregunta de respuesta escrita.
 
 | laboratorio | abrir |
@@ -63,7 +67,7 @@ ejercicios de código que se califican automáticamente y alguna pregunta de res
 
 ## Empezar un laboratorio
 
-1. Pulsa «Abrir en Colab» en la fila del laboratorio. Se abre el enunciado, que es de solo lectura.
+1. Pulsa «Abrir en Colab» en la fila del laboratorio. Se abre el enunciado tal como está en GitHub.
 2. **Archivo > Guardar una copia en Drive.** Trabaja siempre en esa copia: lo que cambies en el
    enunciado se pierde al cerrarlo.
 3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU**, para que el entrenamiento
@@ -84,7 +88,7 @@ otras pruebas parecidas.
 2. **Archivo > Descargar > Descargar .ipynb**.
 3. Sube ese archivo `.ipynb` a la tarea del laboratorio en la plataforma de la asignatura.
 
-## FER-2013 (laboratorios 3 y 5)
+## FER-2013 (laboratorios {fer_labs})
 
 MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: hay que
 descargarlo de Kaggle con una cuenta (gratuita).
