@@ -1,5 +1,7 @@
 """``course publish``: the student distribution holds what students need, and never the key."""
 import shutil
+import subprocess
+import sys
 import tomllib
 
 import nbformat
@@ -94,6 +96,16 @@ def test_badge_and_setup_cell_name_the_pinned_version():
     badge, setup = build.header_cells(LAB)
     assert f"/blob/{REPO_VERSION}/release/{LAB}/{LAB}.ipynb" in badge.source
     assert f'PAQUETE = "git+{REPO_URL}@{REPO_VERSION}"' in setup.source
+
+
+def test_setup_cell_outside_colab_without_the_package_says_how_to_install_it(tmp_path):
+    setup = build.header_cells(LAB)[1].source
+    # -S: no site-packages, so no helpers anywhere; the cell gets as far as its own check
+    proc = subprocess.run([sys.executable, "-S", "-c", setup], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode != 0
+    assert "ErrorDePreparacion: No se encuentra el paquete del curso" in proc.stderr
+    assert f"pip install {build.student_package()}" in proc.stderr
 
 
 def test_answer_keys_carry_no_badge_to_the_public_repository():
