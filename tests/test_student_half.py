@@ -1,14 +1,20 @@
 """The student half of ``helpers`` stands alone: it imports nothing of ``helpers.instructor``."""
 import ast
 import json
+import re
 import subprocess
 import sys
+import tomllib
+
+import pytest
 
 from helpers.course import ROOT
 
 STUDENT_MODULES = sorted(p.stem for p in (ROOT / "helpers").glob("*.py") if p.stem != "__init__")
-#: What only the instructor installs (the ``instructor`` extra of pyproject.toml).
-INSTRUCTOR_ONLY = ("helpers.instructor", "nbgrader", "nbclient", "nbformat", "jupyterlab", "pytest")
+#: The packages of helpers.instructor and of what only the instructor installs (pyproject.toml's extra).
+INSTRUCTOR_ONLY = ("helpers.instructor", *(
+    re.match(r"[\w-]+", requirement).group() for requirement in
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["instructor"]))
 
 
 def _imported_names(path) -> list[str]:
@@ -23,12 +29,13 @@ def _imported_names(path) -> list[str]:
     return names
 
 
-def test_student_modules_never_name_the_instructor_package():
+def test_student_modules_never_name_the_instructor_package_or_its_tools():
     for path in (ROOT / "helpers").glob("*.py"):
-        bad = [n for n in _imported_names(path) if n.startswith(("helpers.instructor", "instructor"))]
+        bad = [n for n in _imported_names(path) if n.startswith(INSTRUCTOR_ONLY)]
         assert not bad, f"{path.name} imports {bad}"
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch and torchvision: many seconds on a busy machine
 def test_importing_every_student_module_loads_nothing_of_the_instructor():
     code = ("import json, sys\n"
             f"for m in {STUDENT_MODULES!r}: __import__('helpers.' + m)\n"
