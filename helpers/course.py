@@ -12,9 +12,13 @@ LABS = (
     "lab5_fer2013",
 )
 
-#: Public repository the students' Colab notebooks install ``helpers`` from and open from.
+#: Public repository of the student distribution (``course publish``): Colab opens the notebooks and
+#: installs ``helpers`` from it.
 REPO_URL = "https://github.com/dl-curso-es/laboratorios"
-REPO_BRANCH = "main"
+#: The tag of that repository the notebooks open from and install: a tag, never a branch, so that
+#: ``helpers`` cannot change under a notebook already handed out (nor a commit, which could not name
+#: itself inside the notebooks it holds).
+REPO_VERSION = "v1.0"
 
 #: Root of the course checkout (holds ``source/``, ``release/``, ``solutions/``).
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,6 +30,29 @@ def _data_root(root) -> Path:
 
 # --- torchvision datasets -----------------------------------------------------------------------
 
+#: What to copy where when a dataset cannot be downloaded (torchvision then uses it without the network).
+_BY_HAND = {
+    "MNIST": "los cuatro archivos .gz de MNIST (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+             "t10k-images-idx3-ubyte.gz y t10k-labels-idx1-ubyte.gz) en {root}/MNIST/raw/",
+    "CIFAR-10": "cifar-10-python.tar.gz (de https://www.cs.toronto.edu/~kriz/cifar.html) en {root}/",
+}
+
+
+def _downloaded(name: str, root: Path, make):
+    """Return ``make()``, a torchvision dataset that downloads itself if it is not in ``root``.
+
+    If it is not there and cannot be downloaded, raise a :class:`CourseDataError` that says, in
+    Spanish, what is missing and how to get it, instead of torchvision's English download error.
+    """
+    try:
+        return make()
+    except (OSError, RuntimeError) as e:  # no connection, a refused or interrupted download
+        raise CourseDataError(
+            f"Falta {name} en {root} y no se pudo descargar ({type(e).__name__}). Comprueba la conexión a "
+            f"internet y vuelve a ejecutar la celda; sin conexión, copia {_BY_HAND[name].format(root=root)} "
+            "y vuelve a ejecutarla.") from None
+
+
 def load_mnist(train: bool = True, transform=None, root=None) -> datasets.MNIST:
     """Return MNIST's training or test split as ``torchvision.datasets.MNIST``.
 
@@ -37,10 +60,12 @@ def load_mnist(train: bool = True, transform=None, root=None) -> datasets.MNIST:
     stand-in with the same class. ``transform`` defaults to ``ToTensor()``.
     """
     p, root = profile(), _data_root(root)
-    if not p.download:
-        standins.mnist(root)
-    return datasets.MNIST(root, train=train, transform=transform or transforms.ToTensor(),
-                          download=p.download)
+    transform = transform or transforms.ToTensor()
+    if p.download:
+        return _downloaded("MNIST", root,
+                           lambda: datasets.MNIST(root, train=train, transform=transform, download=True))
+    standins.mnist(root)
+    return datasets.MNIST(root, train=train, transform=transform)
 
 
 class _StandinCIFAR10(datasets.CIFAR10):
@@ -60,7 +85,8 @@ def load_cifar10(train: bool = True, transform=None, root=None) -> datasets.CIFA
     p, root = profile(), _data_root(root)
     transform = transform or transforms.ToTensor()
     if p.download:
-        return datasets.CIFAR10(root, train=train, transform=transform, download=True)
+        return _downloaded("CIFAR-10", root,
+                           lambda: datasets.CIFAR10(root, train=train, transform=transform, download=True))
     standins.cifar10(root)
     return _StandinCIFAR10(root, train=train, transform=transform)
 

@@ -14,27 +14,61 @@ from pathlib import Path
 
 import nbformat
 
-from ..course import REPO_BRANCH, REPO_URL, ROOT, check_lab, lab_notebook
+from ..course import REPO_URL, REPO_VERSION, ROOT, check_lab, lab_notebook
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
+#: A tag such as ``v1.0`` or ``v2026.2.1``: what ``REPO_VERSION`` must look like.
+PINNED_TAG = re.compile(r"v\d+(\.\d+)*")
+
 SETUP_CODE = """\
 # Preparación del entorno: ejecuta esta celda tal como está, sin cambiarla.
+import importlib.util
 import pathlib
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # en Colab: instala el paquete del curso desde su repositorio
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{url}@{branch}"], check=True)
+PAQUETE = "{package}"  # versión fija del paquete del curso
+
+
+class ErrorDePreparacion(Exception):
+    def _render_traceback_(self):  # Jupyter y Colab muestran solo el mensaje, sin traza
+        return [str(self)]
+
+
+if "google.colab" in sys.modules:  # en Colab: instala esa versión del paquete del curso
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", PAQUETE], capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise ErrorDePreparacion(
+            "No se pudo instalar el paquete del curso. Comprueba la conexión a internet y vuelve a ejecutar "
+            "esta celda. Si sigue fallando, usa Entorno de ejecución > Reiniciar sesión y ejecútala de nuevo; "
+            "si aun así falla, envía al profesorado este mensaje y esta última línea de pip:\\n"
+            + (pip.stderr.strip().splitlines() or ["(pip no dio detalles)"])[-1])
 else:  # en una copia local del curso: usa su carpeta helpers/
     raiz = next((p for p in [pathlib.Path.cwd(), *pathlib.Path.cwd().parents]
                  if (p / "helpers" / "__init__.py").exists()), None)
     if raiz is not None and str(raiz) not in sys.path:
         sys.path.insert(0, str(raiz))
+    if importlib.util.find_spec("helpers") is None:
+        raise ErrorDePreparacion("No se encuentra el paquete del curso. Abre este cuaderno en Colab con la "
+                                 "insignia de arriba o, en tu ordenador, instálalo con: pip install " + PAQUETE)
 
 import helpers
 print(helpers.profile().describe())"""
+
+
+def pinned_version(version: str = REPO_VERSION) -> str:
+    """Return ``version`` if it is a tag like ``v1.0``; otherwise raise a Spanish ``ValueError``."""
+    if not PINNED_TAG.fullmatch(version):
+        raise ValueError(f"REPO_VERSION = {version!r} (en helpers/course.py) debe ser un tag fijo como 'v1.0', "
+                         "no una rama: el alumnado instalaría un paquete que cambia bajo sus cuadernos.")
+    return version
+
+
+def student_package(version: str = REPO_VERSION) -> str:
+    """The pip requirement the setup cell installs: the public repository at the pinned tag."""
+    return f"git+{REPO_URL}@{pinned_version(version)}"
 
 
 def _nbgrader_meta(grade_id: str) -> dict:
@@ -42,18 +76,28 @@ def _nbgrader_meta(grade_id: str) -> dict:
                          "solution": False, "task": False}, "course": "header"}
 
 
-def header_cells(lab: str, folder: str = "release") -> list:
-    """The badge and setup cells that open ``lab``'s notebook in ``folder``."""
+def colab_url(lab: str) -> str:
+    """Colab's address for ``lab``'s release notebook in the public repository, at the pinned tag."""
     repo_path = REPO_URL.removeprefix("https://github.com/")
-    badge_url = f"https://colab.research.google.com/github/{repo_path}/blob/{REPO_BRANCH}/{folder}/{lab}/{lab}.ipynb"
-    badge = nbformat.v4.new_markdown_cell(
-        f'<a href="{badge_url}" target="_parent">'
-        '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Abrir en Colab"/></a>',
-        metadata=_nbgrader_meta("colab_badge"))
-    setup = nbformat.v4.new_code_cell(SETUP_CODE.format(url=REPO_URL, branch=REPO_BRANCH),
+    return f"https://colab.research.google.com/github/{repo_path}/blob/{pinned_version()}/release/{lab}/{lab}.ipynb"
+
+
+def colab_badge(lab: str) -> str:
+    """The «Abrir en Colab» badge (HTML) of ``lab``'s release notebook."""
+    return (f'<a href="{colab_url(lab)}" target="_parent">'
+            '<img src="https://colab.research.google.com/assets/colab-badge.svg" alt="Abrir en Colab"/></a>')
+
+
+def header_cells(lab: str, folder: str = "release") -> list:
+    """The header of ``lab``'s notebook in ``folder``: the Colab badge and the setup cell.
+
+    Answer keys (``solutions``) get no badge: the public repository it would open holds only ``release/``.
+    """
+    badge = nbformat.v4.new_markdown_cell(colab_badge(lab), metadata=_nbgrader_meta("colab_badge"))
+    setup = nbformat.v4.new_code_cell(SETUP_CODE.format(package=student_package()),
                                       metadata=_nbgrader_meta("setup"))
     badge.id, setup.id = "colab-badge", "setup"
-    return [badge, setup]
+    return [badge, setup] if folder == "release" else [setup]
 
 
 def with_header(nb, lab: str, folder: str):

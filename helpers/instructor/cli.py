@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import build, grading
+from . import build, grading, publish
 from ..course import LABS, ROOT, existing_labs
 
 
@@ -43,6 +43,13 @@ def cmd_demo(args) -> None:
         print(f"{lab}: {len(versions)} entregas calificadas en {time.perf_counter() - start:.1f} s")
     print()
     print(grading.grade_table(all_grades))
+
+
+def cmd_publish(args) -> None:
+    changes = publish.publish(Path(args.dest))
+    print("\n".join(changes) if changes else "Nada que cambiar.")
+    print(f"Distribución del alumnado en {args.dest}: súbela al repositorio público con el tag "
+          f"{build.pinned_version()}.")
 
 
 def main(argv=None) -> int:
@@ -84,6 +91,11 @@ def main(argv=None) -> int:
     p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("publish", help="escribe la distribución del alumnado (enunciados, biblioteca, README) "
+                                       "sin nada de la clave")
+    p.add_argument("dest", metavar="DEST", help="carpeta de destino: vacía, nueva o una publicación anterior")
+    p.set_defaults(func=cmd_publish)
 
     args = parser.parse_args(argv)
     try:

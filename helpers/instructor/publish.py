@@ -1,0 +1,175 @@
+"""The student distribution: what ``course publish DEST`` puts where students can see it.
+
+``DEST`` gets the release notebooks (``release/``), the student library (``helpers/`` without
+``instructor/``) with its own ``pyproject.toml``, and a README for students; nothing else (a ``.git``
+folder there is kept). Nothing is written if a line of the answer key would be (see ``leaks``).
+"""
+import json
+import tomllib
+from pathlib import Path
+
+from ..course import ROOT, existing_labs, lab_notebook
+from .build import colab_badge, pinned_version, read_notebook, student_package
+from .leaks import LeakError, find_leaks
+
+#: The folder of ``helpers`` that students do not get.
+INSTRUCTOR = "instructor"
+#: What ``course publish`` leaves alone in ``DEST``: the public repository's own history.
+KEPT = ".git"
+
+
+def student_pyproject(root: Path = ROOT) -> str:
+    """The students' ``pyproject.toml``: the course's name and loose requirements, at the pinned version."""
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    toml = {key: json.dumps(value, ensure_ascii=False) for key, value in project.items()}  # JSON strings are TOML
+    return f"""\
+# Escrito por `course publish`: la biblioteca del alumnado, sin las herramientas del profesorado.
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = {toml["name"]}
+version = "{pinned_version().removeprefix("v")}"
+description = {toml["description"]}
+requires-python = {toml["requires-python"]}
+dependencies = {toml["dependencies"]}
+
+[tool.setuptools]
+packages = ["helpers"]
+"""
+
+
+def _title(lab: str, root: Path) -> str:
+    """The lab's title: the first ``# `` heading of its release notebook."""
+    for cell in read_notebook(lab_notebook("release", lab, root)).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0].removeprefix("# ")
+    return lab
+
+
+def student_readme(root: Path = ROOT) -> str:
+    """The README students read first (Spanish): open, save, submit, and where FER-2013 goes."""
+    labs = existing_labs(root)
+    rows = "\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in labs)
+    fer = [str(n) for n, lab in enumerate(labs, 1)  # the labs whose data students must bring
+           if "load_fer2013(" in lab_notebook("release", lab, root).read_text()]
+    fer_labs = " y ".join([", ".join(fer[:-1]), fer[-1]] if len(fer) > 1 else fer)
+    return f"""\
+# Laboratorios de aprendizaje profundo
+
+Laboratorios de PyTorch para hacer en Google Colab. Cada uno es un cuaderno con explicaciones,
+ejercicios de código que se califican automáticamente y alguna pregunta de respuesta escrita.
+
+| laboratorio | abrir |
+|---|---|
+{rows}
+
+## Empezar un laboratorio
+
+1. Pulsa «Abrir en Colab» en la fila del laboratorio. Se abre el enunciado tal como está en GitHub.
+2. **Archivo > Guardar una copia en Drive.** Trabaja siempre en esa copia: lo que cambies en el
+   enunciado se pierde al cerrarlo.
+3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU**, para que el entrenamiento
+   no tarde horas.
+4. Ejecuta la celda de preparación (la primera celda de código) tal como está. Instala el paquete del
+   curso (`helpers`) en la versión `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si
+   falla, su mensaje dice qué hacer.
+
+Escribe tu código donde pone `# TU CÓDIGO AQUÍ` (y borra la línea `raise NotImplementedError()`) y tus
+respuestas donde pone `ESCRIBE TU RESPUESTA AQUÍ`. Las celdas de comprobación que siguen a cada
+ejercicio te dicen qué se esperaba y qué salió; no las cambies: al calificar se usan las originales y
+otras pruebas parecidas.
+
+## Entregar
+
+1. **Entorno de ejecución > Reiniciar sesión y ejecutar todo**, y comprueba que el cuaderno llega al
+   final sin errores.
+2. **Archivo > Descargar > Descargar .ipynb**.
+3. Sube ese archivo `.ipynb` a la tarea del laboratorio en la plataforma de la asignatura.
+
+## FER-2013 (laboratorios {fer_labs})
+
+MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: hay que
+descargarlo de Kaggle con una cuenta (gratuita).
+
+1. Descarga el zip de <https://www.kaggle.com/datasets/msambare/fer2013> y súbelo a tu Google Drive,
+   por ejemplo como `fer2013.zip` en «Mi unidad».
+2. En Colab, en una celda nueva al principio del cuaderno (después de la de preparación):
+
+   ```python
+   from google.colab import drive
+   drive.mount("/content/drive")
+   !mkdir -p datos/fer2013 && unzip -q -o /content/drive/MyDrive/fer2013.zip -d datos/fer2013
+   ```
+
+   Los cuadernos buscan `datos/fer2013/train/<emoción>/*.png` y `datos/fer2013/test/<emoción>/*.png`
+   (o `datos/fer2013/fer2013.csv`). Colab borra `datos/` al cerrar la sesión: repite la celda en cada
+   sesión nueva.
+
+## En tu ordenador, sin Colab
+
+Con Python 3.10 o posterior: `pip install {student_package()}`, abre el cuaderno con Jupyter y
+ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
+"""
+
+
+def student_files(root: Path = ROOT) -> dict[str, bytes]:
+    """Every file of the distribution, by its path in ``DEST``: release notebooks, library, README."""
+    files = {"README.md": student_readme(root).encode(), "pyproject.toml": student_pyproject(root).encode()}
+    for lab in existing_labs(root):
+        notebook = lab_notebook("release", lab, root)
+        if not notebook.is_file():
+            raise FileNotFoundError(f"Falta {notebook}: ejecuta primero `course build`.")
+        files.update({f"release/{lab}/{p.name}": p.read_bytes()
+                      for p in sorted(notebook.parent.iterdir()) if p.is_file()})
+    library = root / "helpers"
+    for path in sorted(library.rglob("*.py")):
+        relative = path.relative_to(library)
+        if relative.parts[0] != INSTRUCTOR:
+            files[f"helpers/{relative.as_posix()}"] = path.read_bytes()
+    return files
+
+
+def _check_destination(dest: Path, root: Path) -> None:
+    """Refuse a ``DEST`` that holds anything but a previous distribution (the course itself, say)."""
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest} existe y no es una carpeta.")
+    if (dest / "source").exists():
+        raise ValueError(f"{dest} es el repositorio privado del curso (tiene source/): publica en otra carpeta.")
+    others = [p.name for p in dest.iterdir() if p.name != KEPT] if dest.is_dir() else []
+    previous = (dest / "release").is_dir() and (dest / "helpers" / "__init__.py").is_file()
+    if others and not previous:
+        raise ValueError(f"{dest} no está vacía ni es una publicación anterior del curso (tiene "
+                         f"{', '.join(sorted(others)[:5])}): elige una carpeta vacía o nueva.")
+
+
+def publish(dest: Path, root: Path = ROOT) -> list[str]:
+    """Make ``dest`` the student distribution of ``root``; return what changed (Spanish lines).
+
+    Raises :class:`leaks.LeakError` (writing nothing) if any file would hold a line of the key.
+    """
+    dest = Path(dest)
+    _check_destination(dest, root)
+    files = student_files(root)
+    leaks = find_leaks(files, root)
+    if leaks:
+        raise LeakError(leaks)
+    changes = []
+    for name, data in files.items():
+        path = dest / name
+        if not path.is_file() or path.read_bytes() != data:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            changes.append(f"escrito {name}")
+    for path in sorted(dest.rglob("*"), reverse=True):  # deepest first, so emptied folders can go
+        name = path.relative_to(dest).as_posix()
+        if name == KEPT or name.startswith(f"{KEPT}/") or name in files:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        else:
+            path.unlink()
+            changes.append(f"borrado {name}")
+    return changes
