@@ -593,7 +593,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     if sandboxed:
         sandbox.require()
     settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
-                        workdir / "_datos" if sandboxed else None)
+                        sandbox.data_folder() if sandboxed else None)
     workdir.mkdir(parents=True, exist_ok=True)
     folder, refused = collecting.unpack(Path(submissions), workdir / "_recibido")
     files = sorted(collecting.collect(folder, pattern) + refused, key=lambda f: f.name)

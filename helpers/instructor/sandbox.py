@@ -20,6 +20,7 @@ space are limited; nbgrader (outside, trusted) keeps the wall-clock limits.
 ``require()`` raises :class:`SandboxUnavailable`, with a Spanish message that says what to install,
 where bubblewrap or user namespaces are missing.
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -205,11 +206,21 @@ def run_sealed(argv: list[str], data: Path, limits: Limits = Limits(), writable_
         remove_process_group(group)
 
 
+def data_folder() -> Path:
+    """Where the stand-ins sealed kernels read live: one folder per version of the code that makes them,
+    shared by every grading run (it only ever holds the course's own synthetic data)."""
+    from .. import data, runtime, standins
+
+    digest = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (data, standins))).hexdigest()[:12]
+    return runtime._cache_dir() / "calificacion" / f"datos-{digest}"
+
+
 def prepare_data(data: Path) -> None:
     """Write every stand-in data set (and the FER-2013 caches) into ``data`` as sealed kernels see them.
 
     Runs the course's own loaders inside a sandbox whose :data:`DATA` is writable, so the cached
     arrays are keyed by the paths student kernels will use; student kernels then get it read-only.
+    Done once per folder (a mark file says it is complete).
     """
     data = Path(data)
     if (data / ".listo").exists():
