@@ -166,6 +166,9 @@ def _as_float_images(images: np.ndarray) -> np.ndarray:
     return torch.from_numpy(images).unsqueeze(1).to(torch.float32).div_(255).numpy()
 
 
+FER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 def _load_fer_folder(folder: Path, split: str, cache: bool):
     split_dir = folder / split
     if not split_dir.is_dir():
@@ -179,7 +182,10 @@ def _load_fer_folder(folder: Path, split: str, cache: bool):
         raise CourseDataError(f"Faltan las carpetas de las emociones {', '.join(missing)} en {split_dir}. "
                               f"Se esperaban: {', '.join(FER_CLASSES)}.")
     class_dirs = [split_dir / name for name in FER_CLASSES]
-    names = [sorted(os.listdir(d)) for d in class_dirs]
+    # Kaggle's common download holds JPG files, the stand-ins and other copies PNG: read any image,
+    # and leave out what is not one (.DS_Store, Thumbs.db, notes...)
+    names = [sorted(n for n in os.listdir(d) if not n.startswith(".") and n.lower().endswith(FER_IMAGE_SUFFIXES))
+             for d in class_dirs]
 
     def compute():
         files = [os.path.join(d, n) for d, ns in zip(map(str, class_dirs), names) for n in ns]
@@ -232,7 +238,8 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
                  cache: bool = True) -> ImageTensorDataset:
     """Load FER-2013 as an :class:`ImageTensorDataset` of ``(N, 1, 48, 48)`` images in [0, 1].
 
-    ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.png`` (classes in sorted order);
+    ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.jpg`` or ``*.png`` (classes in sorted
+    order; other files are ignored);
     ``layout="csv"`` reads ``<root>/fer2013/fer2013.csv`` and maps its labels to the same order.
     Files that cannot be read are skipped and named in a warning. Decoded arrays are cached next to
     the data (``.cache/``) and reused until a file is added, removed or renamed (or the CSV changes). ``root`` defaults to the profile's data folder.

@@ -87,6 +87,19 @@ def test_fer_cache_is_reused_and_invalidated(tmp_path):
     assert len(list((root / "fer2013" / ".cache").glob("test-*"))) == 2
 
 
+def test_fer_folder_of_jpg_files_loads_like_png_and_ignores_other_files(tmp_path):
+    root = _copy_fer(tmp_path)
+    png = data.load_fer2013("test", root=root, cache=False)
+    for path in sorted((root / "fer2013" / "test").glob("*/*.png")):  # as in Kaggle's msambare/fer2013
+        Image.open(path).save(path.with_suffix(".jpg"), quality=95)
+        path.unlink()
+    (root / "fer2013" / "test" / "happy" / ".DS_Store").write_bytes(b"\0\1")
+    (root / "fer2013" / "test" / "sad" / "LEEME.txt").write_text("no es una imagen")
+    jpg = data.load_fer2013("test", root=root)
+    assert jpg.skipped == [] and torch.equal(jpg.targets, png.targets)
+    assert (jpg.images - png.images).abs().mean() < 0.02  # JPG is lossy
+
+
 def test_tensor_loader_gives_the_same_batches_as_a_dataloader():
     ds = data.load_mnist(train=False)
     standard = list(torch.utils.data.DataLoader(ds, batch_size=64))
