@@ -38,7 +38,7 @@ def notebook(lab: str, submission: Submission):
     return nb
 
 
-def test_points(lab: str) -> dict[str, float]:
+def graded_cell_points(lab: str) -> dict[str, float]:
     """``grade_id`` -> points of every autograded test cell of ``lab``."""
     nb = build.read_notebook(build.lab_notebook("release", lab))
     return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells

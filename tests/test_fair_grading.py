@@ -9,14 +9,14 @@ import pytest
 
 from helpers.course import existing_labs
 from helpers.instructor import build, grading
-from lab_submissions import SUBMISSIONS, notebook, test_points
+from lab_submissions import SUBMISSIONS, graded_cell_points, notebook
 
 
 def test_every_lab_has_two_correct_and_one_wrong_submission():
     for lab in existing_labs():
         subs = SUBMISSIONS[lab].values()
         assert sum(not s.loses for s in subs) >= 2 and any(s.loses for s in subs), lab
-        points = test_points(lab)
+        points = graded_cell_points(lab)
         assert all(s.loses <= set(points) for s in subs), lab
 
 
@@ -29,7 +29,7 @@ def test_correct_submissions_get_full_marks_and_a_mistake_costs_its_points(lab, 
     start = time.perf_counter()
     grades = {g.student: g for g in grading.grade(lab, folder, tmp_path / "curso", log=lambda *_: None, jobs=2)}
     print(f"{lab}: {len(grades)} entregas en {time.perf_counter() - start:.0f} s")
-    points = test_points(lab)
+    points = graded_cell_points(lab)
     cells = {}  # (student, test cell) -> autograded score
     for student, _, cell, score, *_ in grading.gradebook_dump(lab, tmp_path / "curso"):
         if cell in points:
