@@ -49,3 +49,22 @@ def check_true(condition: bool, message: str, hint: str | None = None) -> None:
     """Assert ``condition``; ``message`` says in Spanish what should have held."""
     if not condition:
         _fail(message, hint)
+
+
+GPU_HELP = ("No hay GPU: este cuaderno entrenará en la CPU y tardará muchísimo más. En Colab, abre el menú "
+            "Entorno de ejecución → Cambiar tipo de entorno de ejecución, elige «T4 GPU», guarda y vuelve a "
+            "ejecutar el cuaderno desde el principio. Si Colab dice que no quedan GPU libres, inténtalo más tarde.")
+
+
+def check_gpu(p=None) -> bool:
+    """With real data (profile ``full``) and no CUDA, print in Spanish how to turn on Colab's GPU.
+
+    Returns whether a GPU is in use (always ``True`` in ``smoke``, where the CPU is intended).
+    """
+    from .runtime import profile
+
+    p = p or profile()
+    if p.name != "full" or p.device.type == "cuda":
+        return True
+    print("⚠️ " + GPU_HELP)
+    return False

@@ -192,6 +192,9 @@ def _as_float_images(images: np.ndarray) -> np.ndarray:
     return torch.from_numpy(images).unsqueeze(1).to(torch.float32).div_(255).numpy()
 
 
+FER_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 def _load_fer_folder(folder: Path, split: str, cache: bool):
     split_dir = folder / split
     if not split_dir.is_dir():
@@ -205,7 +208,10 @@ def _load_fer_folder(folder: Path, split: str, cache: bool):
         raise CourseDataError(f"Faltan las carpetas de las emociones {', '.join(missing)} en {split_dir}. "
                               f"Se esperaban: {', '.join(FER_CLASSES)}.")
     class_dirs = [split_dir / name for name in FER_CLASSES]
-    names = [sorted(os.listdir(d)) for d in class_dirs]
+    # Kaggle's common download holds JPG files, the stand-ins and other copies PNG: read any image,
+    # and leave out what is not one (.DS_Store, Thumbs.db, notes...)
+    names = [sorted(n for n in os.listdir(d) if not n.startswith(".") and n.lower().endswith(FER_IMAGE_SUFFIXES))
+             for d in class_dirs]
 
     def compute():
         files = [os.path.join(d, n) for d, ns in zip(map(str, class_dirs), names) for n in ns]
@@ -258,7 +264,8 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
                  cache: bool = True) -> ImageTensorDataset:
     """Load FER-2013 as an :class:`ImageTensorDataset` of ``(N, 1, 48, 48)`` images in [0, 1].
 
-    ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.png`` (classes in sorted order);
+    ``layout="folder"`` reads ``<root>/fer2013/<split>/<emotion>/*.jpg`` or ``*.png`` (classes in sorted
+    order; other files are ignored);
     ``layout="csv"`` reads ``<root>/fer2013/fer2013.csv`` and maps its labels to the same order.
     Files that cannot be read are skipped and named in a warning. Decoded arrays are cached next to
     the data (``.cache/``) and reused until a file is added, removed or renamed (or the CSV changes). ``root`` defaults to the profile's data folder.
@@ -280,6 +287,146 @@ def load_fer2013(split: str = "train", layout: str = "folder", root=None, transf
         raise CourseDataError(f"No se pudo leer ninguna imagen de FER-2013 ({split}) en {folder}.")
     images, labels = torch.from_numpy(arrays["images"]), torch.from_numpy(np.asarray(arrays["labels"], np.int64))
     return ImageTensorDataset(images, labels, FER_CLASSES, transform, skipped)
+
+
+def fer_layout(root=None) -> str:
+    """The FER-2013 layout found under ``root`` (the profile's data folder by default): ``"folder"`` or ``"csv"``.
+
+    The folder layout is preferred when both are there. Raises :class:`CourseDataError`, in Spanish,
+    saying how to get the data when neither is.
+    """
+    folder = _fer_root(root)
+    if all((folder / split / c).is_dir() for split in ("train", "test") for c in FER_CLASSES):
+        return "folder"
+    if (folder / "fer2013.csv").is_file():
+        return "csv"
+    raise CourseDataError(
+        f"No encuentro FER-2013 en {folder}: ni las carpetas train/ y test/ (una subcarpeta por emoción) ni "
+        "fer2013.csv. Ejecuta la celda «Conseguir los datos» del cuaderno (subir el zip, copiarlo de Drive "
+        "o descargarlo de Kaggle con tu propio token).")
+
+
+def _unpack_all(path: Path, into: Path) -> None:
+    """Unpack ``path`` (zip or tar) into ``into``, and any archive found inside it, one level down."""
+    shutil.unpack_archive(str(path), str(into))
+    for inner in list(into.rglob("*")):
+        if inner.is_file() and inner.name.lower().endswith((".zip", ".tar.gz", ".tgz", ".tar")):
+            shutil.unpack_archive(str(inner), str(inner.parent))
+            inner.unlink()
+
+
+def _find_fer(tree: Path) -> tuple[Path | None, Path | None]:
+    """The folder holding ``train/`` and ``test/`` with every emotion, and the ``fer2013.csv``, under ``tree``."""
+    folders = sorted((d for d in [tree, *tree.rglob("*")] if d.is_dir() and not d.name.startswith(".")
+                      and all((d / s / c).is_dir() for s in ("train", "test") for c in FER_CLASSES)),
+                     key=lambda d: len(d.parts))
+    csvs = sorted((f for f in tree.rglob("*.csv") if f.name.lower() == "fer2013.csv"), key=lambda f: len(f.parts))
+    if tree.is_file() and tree.name.lower() == "fer2013.csv":
+        csvs = [tree]
+    return (folders[0] if folders else None), (csvs[0] if csvs else None)
+
+
+def install_fer2013(source, root=None) -> Path:
+    """Put FER-2013 from ``source`` where :func:`load_fer2013` reads it; return the ``fer2013`` folder.
+
+    ``source`` is a zip or tar file (Kaggle's ``msambare/fer2013`` download, the challenge's archive
+    with ``fer2013.tar.gz`` inside, or any zip of those), a folder, or ``fer2013.csv`` itself. Both
+    layouts are found at any depth: ``train/`` and ``test/`` with one folder per emotion, and
+    ``fer2013.csv``.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise CourseDataError(f"No existe {source}: revisa la ruta (en Drive suele empezar por "
+                              "/content/drive/MyDrive/).")
+    dest = _data_root(root) / "fer2013"
+    scratch = dest.parent / ".fer2013-descomprimido"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        if source.is_file() and source.name.lower() != "fer2013.csv":
+            scratch.mkdir(parents=True)
+            try:
+                _unpack_all(source, scratch)
+            except (shutil.ReadError, ValueError) as e:
+                raise CourseDataError(f"{source.name} no es un zip ni un tar que se pueda descomprimir ({e}).") from None
+            tree = scratch
+        else:
+            tree = source
+        folder, csv = _find_fer(tree)
+        if folder is None and csv is None:
+            raise CourseDataError(
+                f"En {source.name} no hay FER-2013: se buscaban las carpetas train/ y test/ con una subcarpeta por "
+                f"emoción ({', '.join(FER_CLASSES)}) o el archivo fer2013.csv.")
+        dest.mkdir(parents=True, exist_ok=True)
+        if folder is not None:
+            for split in ("train", "test"):
+                shutil.rmtree(dest / split, ignore_errors=True)
+                shutil.copytree(folder / split, dest / split)
+        if csv is not None and csv.resolve() != (dest / "fer2013.csv").resolve():
+            shutil.copy2(csv, dest / "fer2013.csv")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return dest
+
+
+FER_KAGGLE_DATASET = "msambare/fer2013"
+
+
+def _colab_files():
+    try:
+        from google.colab import files
+    except ImportError:
+        raise CourseDataError("Subir archivos o usar Drive solo funciona en Google Colab. En tu ordenador, "
+                              "descomprime FER-2013 a mano y llama a install_fer2013(ruta).") from None
+    return files
+
+
+def get_fer2013(origin: str = "kaggle", drive_path: str = "MyDrive/fer2013.zip", root=None) -> Path:
+    """In Colab, fetch FER-2013 once and install it for :func:`load_fer2013`; return the ``fer2013`` folder.
+
+    ``origin`` is ``"subir"`` (upload a zip or ``fer2013.csv`` from this computer), ``"drive"`` (copy
+    ``drive_path``, relative to ``/content/drive``, from Google Drive) or ``"kaggle"`` (download
+    ``msambare/fer2013`` with the student's own ``kaggle.json`` token, uploaded when missing). Does
+    nothing when the data are already there.
+    """
+    if origin not in ("subir", "drive", "kaggle"):
+        raise ValueError(f"origin debe ser 'subir', 'drive' o 'kaggle', no {origin!r}.")
+    try:
+        print(f"FER-2013 ya está en {_fer_root(root)} (formato {fer_layout(root)}): no hace falta descargarlo.")
+        return _fer_root(root)
+    except CourseDataError:
+        pass
+    if origin == "subir":
+        print("Elige el zip de FER-2013 (o fer2013.csv) en tu ordenador; puede tardar unos minutos.")
+        for name in _colab_files().upload():
+            install_fer2013(Path(name), root)
+            Path(name).unlink()
+    elif origin == "drive":
+        _colab_files()
+        from google.colab import drive
+        drive.mount("/content/drive")
+        install_fer2013(Path("/content/drive") / drive_path, root)
+    else:
+        import subprocess
+        import tempfile
+        token = Path.home() / ".kaggle" / "kaggle.json"
+        if not token.exists():
+            print("Sube tu kaggle.json (en kaggle.com: tu perfil → Settings → API → Create New Token).")
+            uploaded = _colab_files().upload()
+            if not uploaded:
+                raise CourseDataError("No se subió ningún archivo: hace falta tu kaggle.json para descargar de Kaggle.")
+            token.parent.mkdir(parents=True, exist_ok=True)
+            token.write_bytes(next(iter(uploaded.values())))
+            token.chmod(0o600)
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(["kaggle", "datasets", "download", "-d", FER_KAGGLE_DATASET, "-p", tmp],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise CourseDataError(f"Kaggle no dejó descargar {FER_KAGGLE_DATASET}: {done.stderr.strip()[-300:]} "
+                                      "¿Es correcto tu kaggle.json?")
+            install_fer2013(next(Path(tmp).glob("*.zip")), root)
+    folder = _fer_root(root)
+    print(f"FER-2013 listo en {folder} (formato {fer_layout(root)}).")
+    return folder
 
 
 # --- tensor-resident loading --------------------------------------------------------------------

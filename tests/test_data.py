@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +88,19 @@ def test_fer_cache_is_reused_and_invalidated(tmp_path):
     assert len(list((root / "fer2013" / ".cache").glob("test-*"))) == 2
 
 
+def test_fer_folder_of_jpg_files_loads_like_png_and_ignores_other_files(tmp_path):
+    root = _copy_fer(tmp_path)
+    png = data.load_fer2013("test", root=root, cache=False)
+    for path in sorted((root / "fer2013" / "test").glob("*/*.png")):  # as in Kaggle's msambare/fer2013
+        Image.open(path).save(path.with_suffix(".jpg"), quality=95)
+        path.unlink()
+    (root / "fer2013" / "test" / "happy" / ".DS_Store").write_bytes(b"\0\1")
+    (root / "fer2013" / "test" / "sad" / "LEEME.txt").write_text("no es una imagen")
+    jpg = data.load_fer2013("test", root=root)
+    assert jpg.skipped == [] and torch.equal(jpg.targets, png.targets)
+    assert (jpg.images - png.images).abs().mean() < 0.02  # JPG is lossy
+
+
 def test_tensor_loader_gives_the_same_batches_as_a_dataloader():
     ds = data.load_mnist(train=False)
     standard = list(torch.utils.data.DataLoader(ds, batch_size=64))
@@ -154,3 +168,58 @@ def test_unknown_transforms_take_the_general_path():
     ds = data.load_mnist(train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.RandomRotation(0)]))
     assert data._vectorized(ds) is None
     assert data.dataset_to_tensors(ds)[0].shape == (360, 1, 28, 28)
+
+
+def _fer_archive(tmp_path, layout):
+    """A zip like Kaggle's: the folder layout under an extra top folder, or the challenge's tar.gz with the CSV."""
+    import shutil
+    fer = standins.fer2013(data.profile().data_root)
+    staging = tmp_path / "staging"
+    if layout == "folder":
+        for split in ("train", "test"):
+            shutil.copytree(fer / split, staging / "archive" / split)
+        (staging / "archive" / "train" / ".DS_Store").write_bytes(b"")
+    else:
+        (staging / "fer2013").mkdir(parents=True)
+        shutil.copy(fer / "fer2013.csv", staging / "fer2013" / "fer2013.csv")
+        shutil.make_archive(str(staging / "fer2013"), "gztar", staging, "fer2013")
+        shutil.rmtree(staging / "fer2013")
+    return Path(shutil.make_archive(str(tmp_path / f"descarga_{layout}"), "zip", staging))
+
+
+@pytest.mark.parametrize("layout", ["folder", "csv"])
+def test_install_fer2013_from_a_kaggle_style_zip(tmp_path, layout):
+    root = tmp_path / "datos"
+    with pytest.raises(data.CourseDataError, match="Conseguir los datos"):
+        data.fer_layout(root)
+    folder = data.install_fer2013(_fer_archive(tmp_path, layout), root)
+    assert folder == root / "fer2013" and data.fer_layout(root) == layout
+    assert not (root / ".fer2013-descomprimido").exists()
+    ours = data.load_fer2013("test", layout=layout, root=root)
+    reference = data.load_fer2013("test", layout=layout)
+    assert torch.equal(ours.images, reference.images) and torch.equal(ours.targets, reference.targets)
+
+
+def test_install_fer2013_from_a_folder_or_the_csv_and_clear_errors(tmp_path):
+    fer = standins.fer2013(data.profile().data_root)
+    data.install_fer2013(fer / "fer2013.csv", tmp_path / "a")
+    assert data.fer_layout(tmp_path / "a") == "csv"
+    data.install_fer2013(fer, tmp_path / "b")
+    assert data.fer_layout(tmp_path / "b") == "folder"
+    with pytest.raises(data.CourseDataError, match="No existe"):
+        data.install_fer2013(tmp_path / "no_esta.zip", tmp_path / "c")
+    (tmp_path / "roto.zip").write_bytes(b"esto no es un zip")
+    with pytest.raises(data.CourseDataError, match="no es un zip"):
+        data.install_fer2013(tmp_path / "roto.zip", tmp_path / "c")
+    (tmp_path / "vacia").mkdir()
+    with pytest.raises(data.CourseDataError, match="no hay FER-2013"):
+        data.install_fer2013(tmp_path / "vacia", tmp_path / "c")
+
+
+def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_colab(tmp_path, capsys):
+    assert data.get_fer2013("drive") == data.profile().data_root / "fer2013"  # smoke: the stand-ins are there
+    assert "ya está" in capsys.readouterr().out
+    with pytest.raises(data.CourseDataError, match="solo funciona en Google Colab"):
+        data.get_fer2013("subir", root=tmp_path)
+    with pytest.raises(ValueError, match="'subir', 'drive' o 'kaggle'"):
+        data.get_fer2013("correo", root=tmp_path)
