@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install build demo test test-quick clean
+.PHONY: install build demo test test-quick test-full clean
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ build: install  ## regenerate release/ and solutions/ from source/
 demo: install  ## build every lab, then autograde a perfect, a blank and a half-done submission of each
 	$(BIN)/course demo
 
-test: install  ## the whole suite: helpers, builds, sandbox, nbgrader end to end on every lab
+test: install  ## the whole suite: helpers, builds, sandbox, nbgrader end to end on every lab, the full profile's dry run
 	$(BIN)/pytest tests -p no:cacheprovider
+
+test-full: install  ## the full profile's dry run alone: every answer key in the Colab code path, offline, COURSE_MAX_STEPS=2
+	$(BIN)/pytest tests/test_full_profile.py -p no:cacheprovider
 
 test-quick: install  ## the fast subset, without the slow end-to-end tests
 	$(BIN)/pytest tests -m "not slow" -p no:cacheprovider

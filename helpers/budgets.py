@@ -2,10 +2,131 @@
 
 Notebooks read these instead of branching on the profile: the same cell trains the real models in
 ``full`` and tiny variants of them, on a few batches, in ``smoke``.
+
+Lab 5's full epochs come from measurements, kept here and nowhere else: ``MEASURED`` holds what
+``benchmarks/bench_budgets.py`` printed (seconds per batch of each model, on the device it names);
+a free Colab GPU (T4) figure is an *estimate* made from them with ``T4_ESTIMATE_FACTOR``, never a
+measurement. The epochs are the most that fit the five models in a free Colab session with the
+margin ``SESSION_MARGIN``; ``fer_budget_table`` shows the same numbers in the notebook.
 """
+import math
 from dataclasses import dataclass
 
 from .runtime import Profile, profile
+
+#: FER-2013's real training and test images (Kaggle ``msambare/fer2013``).
+FER_IMAGES = (28_709, 7_178)
+
+
+@dataclass(frozen=True)
+class FerModel:
+    """One of Lab 5's five full-size models: its name, the answer key's class and arguments."""
+
+    name: str
+    cls: str
+    args: tuple
+
+
+FER_MODELS = (
+    FerModel("DenseNet-BC-100 θ=0.3", "DenseNetBC", (100, 12, 0.3)),
+    FerModel("DenseNet-BC-100 θ=0.5", "DenseNetBC", (100, 12, 0.5)),
+    FerModel("DenseNet-BC-100 θ=0.7", "DenseNetBC", (100, 12, 0.7)),
+    FerModel("ResNet v1-104", "ResNetV1", (104,)),
+    FerModel("ResNet v2-155", "ResNetV2", (155,)),
+)
+
+#: Where and when ``MEASURED`` was measured (``python benchmarks/bench_budgets.py --labs lab5_fer2013``).
+MEASURED_ON = "una CPU AMD EPYC (1 hilo de PyTorch, máquina compartida)"
+#: Seconds per batch measured on ``MEASURED_ON``: ``(training batch of 64, evaluation batch of 256)``.
+MEASURED = {
+    "DenseNet-BC-100 θ=0.3": (28.749, 79.514),
+    "DenseNet-BC-100 θ=0.5": (23.552, 75.089),
+    "DenseNet-BC-100 θ=0.7": (29.131, 95.041),
+    "ResNet v1-104": (11.913, 19.565),
+    "ResNet v2-155": (22.162, 36.005),
+}
+
+#: NVIDIA T4's published FP32 peak (datasheet), in TFLOPS: a free Colab GPU.
+T4_FP32_TFLOPS = 8.1
+#: ESTIMATE of how many times faster a Colab T4 is than ``MEASURED_ON``: ``T4_FP32_TFLOPS`` over the
+#: FP32 matrix-multiply rate the benchmark measured on ``MEASURED_ON`` in the same run and thread
+#: count (76 GFLOPS): 8100 / 76 ≈ 107. Mixed precision could make the T4 faster and small kernels
+#: slower; it is a ratio, not a measurement. (Cross-check: the original course's Keras notebook took
+#: 11-12 s per epoch of lab 4's B on Colab; this factor predicts 13 s.)
+T4_ESTIMATE_FACTOR = 107.0
+#: Longest free Colab session (Colab's FAQ: "at most 12 hours", and often less, depending on usage).
+COLAB_SESSION_HOURS = 12.0
+#: The five models' estimated training must fit in the session divided by this margin.
+SESSION_MARGIN = 3.0
+#: The original course's epochs (Keras, 200): never train more than that.
+ORIGINAL_EPOCHS = 200
+
+
+@dataclass(frozen=True)
+class FerPlan:
+    """Lab 5's full-size data split: batch size and the images trained, validated and tested on."""
+
+    batch_size: int
+    fit_images: int
+    val_images: int
+    test_images: int
+
+    def batches(self, images: int, batch_size: int | None = None) -> int:
+        return math.ceil(images / (batch_size or self.batch_size))
+
+
+def fer_plan() -> FerPlan:
+    """The full profile's split: one tenth of the training images for validation, as the notebook does."""
+    val = FER_IMAGES[0] // 10
+    return FerPlan(batch_size=64, fit_images=FER_IMAGES[0] - val, val_images=val, test_images=FER_IMAGES[1])
+
+
+def fer_seconds_per_epoch(name: str) -> float:
+    """Seconds of one full-size epoch of model ``name`` (training and validation) on ``MEASURED_ON``."""
+    plan, (train, evaluation) = fer_plan(), MEASURED[name]
+    return train * plan.batches(plan.fit_images) + evaluation * plan.batches(plan.val_images, 256)
+
+
+def fer_test_seconds(name: str) -> float:
+    """Seconds of the final predictions of model ``name`` on the test images, on ``MEASURED_ON``."""
+    plan = fer_plan()
+    return MEASURED[name][1] * plan.batches(plan.test_images, 256)
+
+
+def fer_full_epochs() -> int:
+    """The most epochs (up to the original's 200) whose estimated T4 time for the five models,
+    multiplied by ``SESSION_MARGIN``, fits in a free Colab session."""
+    per_epoch = sum(fer_seconds_per_epoch(m.name) for m in FER_MODELS) / T4_ESTIMATE_FACTOR
+    fixed = sum(fer_test_seconds(m.name) for m in FER_MODELS) / T4_ESTIMATE_FACTOR
+    available = COLAB_SESSION_HOURS * 3600 / SESSION_MARGIN - fixed
+    return max(1, min(ORIGINAL_EPOCHS, int(available // per_epoch)))
+
+
+def _n(x: float) -> str:
+    """A number the Spanish way: thousands separated by spaces."""
+    return f"{x:,.0f}".replace(",", " ")
+
+
+def fer_budget_table(epochs: int | None = None) -> str:
+    """Lab 5's budget as a Markdown table (Spanish): measured seconds per epoch and T4 estimates."""
+    epochs = epochs or fer_full_epochs()
+    rows = [f"| modelo | s por época, medidos en {MEASURED_ON} | s por época en una T4 (estimación) "
+            f"| {epochs} épocas y la prueba en una T4 (estimación) |", "|---|---:|---:|---:|"]
+    total = 0.0
+    for m in FER_MODELS:
+        cpu = fer_seconds_per_epoch(m.name)
+        t4_run = (epochs * cpu + fer_test_seconds(m.name)) / T4_ESTIMATE_FACTOR
+        total += t4_run
+        rows.append(f"| {m.name} | {_n(cpu)} | {_n(cpu / T4_ESTIMATE_FACTOR)} | {_n(t4_run / 60)} min |")
+    session = COLAB_SESSION_HOURS * 60
+    rows.append(f"| **los cinco** | | | **{_n(total / 60)} min** de los {_n(session)} de una sesión "
+                f"(margen ×{session * 60 / total:.1f}) |")
+    note = (f"\n\nEstimación T4 = tiempo medido ÷ {T4_ESTIMATE_FACTOR:g}: el pico FP32 publicado de la T4 "
+            f"({T4_FP32_TFLOPS:g} TFLOPS) entre la velocidad de multiplicación de matrices medida en la misma CPU. "
+            f"Es un cociente, no una medida. Una sesión gratuita de Colab dura como mucho {COLAB_SESSION_HOURS:g} h "
+            f"(y a veces menos); las {epochs} épocas son las que caben para que los cinco modelos ocupen como mucho "
+            f"1/{SESSION_MARGIN:g} de ella.")
+    return "\n".join(rows) + note
 
 
 @dataclass(frozen=True)
@@ -14,8 +135,8 @@ class FerBudget:
 
     ``epochs`` per model, ``batch_size``, ``max_batches`` per epoch (``None``: all), the depths of the
     DenseNet-BC, ResNet v1 and ResNet v2 that are trained, ``eval_size`` (how many validation and
-    test images are scored; ``None``: all) and ``seconds_per_epoch_estimate``, a documented guess
-    for a free Colab GPU (not a measurement).
+    test images are scored; ``None``: all) and ``t4_minutes_estimate``, the estimated minutes of the
+    slowest model on a free Colab GPU (from ``MEASURED``; not a measurement).
     """
 
     epochs: int
@@ -25,7 +146,7 @@ class FerBudget:
     resnet_v1_depth: int
     resnet_v2_depth: int
     eval_size: int | None
-    seconds_per_epoch_estimate: float | None
+    t4_minutes_estimate: float | None
 
     def describe(self) -> str:
         """One Spanish line that says what this budget trains."""
@@ -35,22 +156,27 @@ class FerBudget:
         epocas = "1 época" if self.epochs == 1 else f"{self.epochs} épocas"
         line = (f"{epocas} de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
                 f"ResNet v1-{self.resnet_v1_depth} y ResNet v2-{self.resnet_v2_depth}; se evalúan {evaluadas}.")
-        if self.seconds_per_epoch_estimate:
-            minutes = self.epochs * self.seconds_per_epoch_estimate / 60
-            line += (f" Estimación (no medida) en una GPU gratuita de Colab: unos {minutes:.0f} min por modelo.")
+        if self.t4_minutes_estimate:
+            line += (f" Estimación (no medida) en una GPU T4 gratuita de Colab: como mucho unos "
+                     f"{self.t4_minutes_estimate:.0f} min por modelo.")
         return line
 
 
 def fer_budget(p: Profile | None = None) -> FerBudget:
     """Return Lab 5's :class:`FerBudget` for profile ``p`` (default: the active one).
 
-    ``full`` is sized for a free Colab GPU (about an hour per model with mixed precision: 40 of the
-    original's 200 epochs, the learning-rate cuts scaled to them); ``smoke`` trains shallow variants
-    of the same architectures on one small batch, so that the whole lab runs in seconds on a CPU.
+    ``full`` trains the real networks for :func:`fer_full_epochs` epochs (the learning-rate cuts
+    scaled to them), sized from measurements to fit a free Colab session; ``smoke`` trains shallow
+    variants of the same architectures on one small batch, so that the whole lab runs in seconds on
+    a CPU. A dry run of ``full`` (``COURSE_MAX_STEPS``) keeps the real networks and cuts the epochs
+    and batches through the profile.
     """
     p = p or profile()
     if p.is_smoke:
         return FerBudget(epochs=1, batch_size=8, max_batches=1, densenet_depth=12, resnet_v1_depth=8,
-                         resnet_v2_depth=11, eval_size=16, seconds_per_epoch_estimate=None)
-    return FerBudget(epochs=40, batch_size=64, max_batches=None, densenet_depth=100, resnet_v1_depth=104,
-                     resnet_v2_depth=155, eval_size=None, seconds_per_epoch_estimate=75.0)
+                         resnet_v2_depth=11, eval_size=16, t4_minutes_estimate=None)
+    epochs = fer_full_epochs()
+    slowest = max((epochs * fer_seconds_per_epoch(m.name) + fer_test_seconds(m.name)) for m in FER_MODELS)
+    return FerBudget(epochs=p.epochs(full=epochs), batch_size=64, max_batches=p.max_batches, densenet_depth=100,
+                     resnet_v1_depth=104, resnet_v2_depth=155, eval_size=None,
+                     t4_minutes_estimate=slowest / T4_ESTIMATE_FACTOR / 60)

@@ -16,7 +16,8 @@ class Profile:
 
     ``train_size``/``test_size`` cap how many examples a lab uses (``None``: all of them),
     ``max_batches`` caps the batches per epoch, ``pretrained`` says whether ImageNet weights are
-    downloaded, and ``download`` whether datasets are fetched from the internet.
+    downloaded, and ``download`` whether datasets are fetched from the internet. ``dry_run_steps``
+    (see :func:`dry_run_steps`) cuts the full profile to a few steps and epochs for its CI dry run.
     """
 
     name: str
@@ -27,6 +28,7 @@ class Profile:
     max_batches: int | None
     pretrained: bool
     download: bool
+    dry_run_steps: int | None = None
 
     @property
     def is_smoke(self) -> bool:
@@ -36,9 +38,13 @@ class Profile:
     def epochs(self, full: int, smoke: int = 1) -> int:
         """Return the number of epochs to train: ``full`` in the full profile, ``smoke`` (1) in smoke.
 
-        A lab whose stand-in is only a few batches long may ask for a few more smoke epochs.
+        A lab whose stand-in is only a few batches long may ask for a few more smoke epochs. A dry
+        run of the full profile (``COURSE_MAX_STEPS``) trains the smoke count, never more than
+        ``full``: the stand-ins it reads are the ones the labs' checks are calibrated for in smoke.
         """
-        return full if self.name == "full" else smoke
+        if self.name != "full":
+            return smoke
+        return full if self.dry_run_steps is None else min(full, smoke)
 
     def limit(self, dataset, split: str = "train", cap: int | None = None):
         """Return ``dataset`` cut to this profile's size for ``split`` (``"train"`` or ``"test"``).
@@ -61,6 +67,10 @@ class Profile:
         if self.is_smoke:
             return (f"Perfil 'smoke': CPU, sin red, datos sustitutos pequeños en {self.data_root}, "
                     f"pocas épocas de como máximo {self.max_batches} lotes.")
+        if self.dry_run_steps is not None:
+            return (f"Perfil 'full' en ensayo (COURSE_MAX_STEPS={self.dry_run_steps}): dispositivo {self.device}, "
+                    f"datos en {self.data_root}, épocas de como máximo {self.dry_run_steps} lote(s) "
+                    "y tantas como en 'smoke'; el resto, como en Colab.")
         return (f"Perfil 'full': dispositivo {self.device}, datos reales en {self.data_root}, "
                 "épocas completas y pesos de ImageNet.")
 
@@ -80,6 +90,22 @@ def profile_name() -> str:
     return "full"
 
 
+def dry_run_steps() -> int | None:
+    """Return ``COURSE_MAX_STEPS`` as a positive int, or ``None`` when it is not set.
+
+    It is the one switch of the full profile's dry run (CI, ``make test-full``): every training loop
+    that follows the profile stops after that many batches per epoch, :meth:`Profile.epochs` gives
+    the smoke count of epochs, and data, models, batch sizes and input sizes stay those of ``full``.
+    Smoke ignores it.
+    """
+    value = os.environ.get("COURSE_MAX_STEPS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"COURSE_MAX_STEPS={value!r} no es válido: debe ser un entero positivo (por ejemplo 2).")
+    return int(value)
+
+
 #: CPU threads for PyTorch in smoke: its models are tiny, and on a small shared CPU (CI, nbgrader
 #: grading several notebooks) more threads contend with each other and run many times slower.
 SMOKE_THREADS = 1
@@ -91,6 +117,7 @@ def profile() -> Profile:
     The smoke profile also limits PyTorch to :data:`SMOKE_THREADS` CPU threads.
     """
     name = profile_name()
+    steps = dry_run_steps()
     data_override = os.environ.get("COURSE_DATA")
     if name == "smoke":
         if torch.get_num_threads() != SMOKE_THREADS:
@@ -111,9 +138,10 @@ def profile() -> Profile:
         data_root=Path(data_override) if data_override else Path.cwd() / "datos",
         train_size=None,
         test_size=None,
-        max_batches=None,
+        max_batches=steps,
         pretrained=True,
         download=True,
+        dry_run_steps=steps,
     )
 
 

@@ -4,6 +4,7 @@ Each one is generated deterministically (fixed seed) the first time it is asked 
 the smoke profile's data folder, so that the same torchvision and FER-2013 loaders that run in Colab
 read it without touching the network.
 """
+import hashlib
 import os
 import pickle
 import shutil
@@ -162,6 +163,22 @@ def fer2013(root: Path) -> Path:
         (tmp / "fer2013.csv").write_text("\n".join(rows) + "\n")
 
     return _publish(build, Path(root) / "fer2013")
+
+
+def place_as_real(root: Path, cifar_sizes: tuple[int, int] = (320, 64)) -> dict[str, str]:
+    """Write every stand-in where the full profile's loaders look for the real data under ``root``.
+
+    That is torchvision's ``MNIST/raw`` and ``cifar-10-batches-py`` folders and FER-2013's
+    ``fer2013/`` (folders and CSV). The full profile runs VGG16 over every CIFAR-10 image several
+    times, so its stand-in is smaller here (``cifar_sizes``: train, test). torchvision checks
+    CIFAR-10's files against the real archive's MD5 sums, so this returns ``{file name: MD5}`` of the
+    stand-in's files for a dry run to register.
+    """
+    root = Path(root)
+    mnist(root)
+    fer2013(root)
+    folder = cifar10(root, *cifar_sizes)
+    return {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in sorted(folder.iterdir()) if f.is_file()}
 
 
 def sample_photos() -> dict[str, Path]:

@@ -69,7 +69,10 @@ def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 
     history, best = History(), None
     for epoch in range(epochs):
         model.train()
-        start, total, correct, seen = time.perf_counter(), 0.0, 0, 0
+        start, seen, losses = time.perf_counter(), 0, []
+        # loss and hits stay on the device; the host reads them once per epoch, not once per batch
+        total = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
         n_batches = len(train_loader) if max_batches is None else min(len(train_loader), max_batches)
         bar = progress(train_loader, total=n_batches, desc=f"Época {epoch + 1}/{epochs}", leave=False)
         for i, (x, y) in enumerate(bar):
@@ -83,13 +86,17 @@ def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            history.batch_loss.append(loss.item())
-            total += loss.item() * len(y)
-            correct += (out.argmax(1) == y).sum().item()
+            loss = loss.detach().float()
+            losses.append(loss)
+            total += loss * len(y)
+            correct += (out.argmax(1) == y).sum()
             seen += len(y)
-            bar.set_postfix(pérdida=f"{loss.item():.4f}")
-        history.train_loss.append(total / max(seen, 1))
-        history.train_acc.append(correct / max(seen, 1))
+        if losses:
+            history.batch_loss += torch.stack(losses).tolist()
+            bar.set_postfix(pérdida=f"{history.batch_loss[-1]:.4f}")
+        bar.close()
+        history.train_loss.append(total.item() / max(seen, 1))
+        history.train_acc.append(correct.item() / max(seen, 1))
         history.lr.append(optimizer.param_groups[0]["lr"])
         if val_loader is not None:
             val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)

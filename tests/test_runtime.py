@@ -66,3 +66,27 @@ def test_warnings_print_on_stdout_so_nbgrader_does_not_zero_the_cell():
     code = "import warnings, helpers; warnings.warn('aviso inofensivo')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Aviso (UserWarning): aviso inofensivo" in out.stdout and out.stderr == ""
+
+
+def test_course_max_steps_cuts_only_the_full_profile(monkeypatch):
+    monkeypatch.setenv("COURSE_MAX_STEPS", "2")
+    smoke = runtime.profile()
+    assert smoke.max_batches == 16 and smoke.epochs(full=10, smoke=6) == 6 and smoke.dry_run_steps is None
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    dry = runtime.profile()
+    assert dry.max_batches == 2 and dry.epochs(full=10) == 1 and dry.epochs(full=10, smoke=6) == 6
+    assert dry.epochs(full=3, smoke=6) == 3 and "COURSE_MAX_STEPS=2" in dry.describe()
+    # nothing else changes: same data, device, downloads and ImageNet weights as a real full run
+    monkeypatch.delenv("COURSE_MAX_STEPS")
+    real = runtime.profile()
+    assert real.max_batches is None and real.epochs(full=10) == 10
+    assert (dry.device, dry.data_root, dry.train_size, dry.test_size, dry.pretrained, dry.download) == \
+        (real.device, real.data_root, real.train_size, real.test_size, real.pretrained, real.download)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "dos", "1.5"])
+def test_invalid_course_max_steps_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv("COURSE_MAX_STEPS", value)
+    with pytest.raises(ValueError, match="COURSE_MAX_STEPS"):
+        runtime.profile()

@@ -34,6 +34,23 @@ def test_fit_respects_max_batches_and_checkpoints(tmp_path):
     assert len(history.batch_loss) == 6 and (tmp_path / "mejor.pt").exists()
 
 
+def test_fit_epoch_metrics_match_an_evaluation_of_the_same_weights():
+    # with a zero learning rate the weights never move, so the epoch's loss and accuracy, accumulated
+    # on the device, must equal an evaluation of the model (it has no dropout or batch norm)
+    seed_everything(0)
+    x, y = torch.randn(70, 3, 32, 32), torch.randint(0, 10, (70,))
+    loader = TensorLoader(x, y, batch_size=16, device="cpu")
+    model, loss_fn = small_cnn(), nn.CrossEntropyLoss()
+    history = training.fit(model, loader, loss_fn, torch.optim.SGD(model.parameters(), lr=0.0), epochs=2,
+                           max_batches=None)
+    loss, acc = evaluation.evaluate(model, loader, loss_fn)
+    assert history.train_loss == pytest.approx([loss, loss], rel=1e-5)
+    assert history.train_acc == pytest.approx([acc, acc])
+    assert len(history.batch_loss) == 2 * len(loader) and all(type(v) is float for v in history.batch_loss)
+    per_batch = [loss_fn(model(xb), yb).item() for xb, yb in loader]
+    assert history.batch_loss[:len(loader)] == pytest.approx(per_batch, rel=1e-5)
+
+
 def test_snapshot_and_changed_parameters():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
     model[0].requires_grad_(False)
