@@ -1,8 +1,7 @@
 """helpers: the package every lab notebook of the course imports.
 
 This is the students' half: ``course`` (the labs), ``runtime`` (profiles), ``standins`` and ``data``
-(datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks``, ``budgets`` and
-``features``. It imports nothing from ``helpers.instructor`` (build, grading and the ``course``
+(datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks`` and ``budgets``. It imports nothing from ``helpers.instructor`` (build, grading and the ``course``
 command), which students never install.
 """
 import sys

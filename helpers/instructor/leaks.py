@@ -18,11 +18,6 @@ from .build import read_notebook
 #: Shorter lines (``return x``, ``else:``, ``model.eval()``) say nothing about the answer.
 MIN_CHARS = 20
 
-#: Secret lines that student files may hold, because the course gives them away on purpose: lab 4's
-#: exercise 5.1 (``cache_features``) shares two lines with ``helpers.features.extract_features``,
-#: which its hidden test uses as the reference and which students can read in their library.
-ACCEPTED = frozenset({"features, labels = [], []", "return torch.cat(features), torch.cat(labels)"})
-
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
 
 
@@ -70,7 +65,7 @@ def secret_lines(root) -> set[str]:
             secret.update(map(normalise, hidden.splitlines()))
             shown += map(normalise, kept.splitlines())
     shown_text = "\n".join(shown)
-    return {line for line in secret - ACCEPTED if len(line) >= MIN_CHARS and line not in shown_text}
+    return {line for line in secret if len(line) >= MIN_CHARS and line not in shown_text}
 
 
 def _lines(name: str, data: bytes):
