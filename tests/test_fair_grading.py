@@ -1,10 +1,10 @@
 """The autograder is fair: correct-but-different submissions get full marks, one mistake costs its own points.
 
-Each lab's submissions from ``lab_submissions.py`` are graded together, as one class, with the real
-nbgrader pipeline (``helpers.instructor.grading.grade``).
+Each lab's submissions from ``lab_submissions.py`` are graded together with the demo class (the key's
+answers, a blank and a half-done notebook), as one sealed class, with the real nbgrader pipeline
+(``helpers.instructor.grading.grade``). Honest work is never flagged for review. (Timings belong in
+``benchmarks/``, never in a test.)
 """
-import time
-
 import pytest
 
 from helpers.course import existing_labs
@@ -26,9 +26,15 @@ def test_correct_submissions_get_full_marks_and_a_mistake_costs_its_points(lab, 
     folder = tmp_path / "entregas"
     for name, submission in SUBMISSIONS[lab].items():
         build.write_notebook(notebook(lab, submission), folder / f"{name}.ipynb")
-    start = time.perf_counter()
+    for name, nb in build.demo_submissions(lab).items():
+        build.write_notebook(nb, folder / f"{name}.ipynb")
     grades = {g.student: g for g in grading.grade(lab, folder, tmp_path / "curso", log=lambda *_: None, jobs=2)}
-    print(f"{lab}: {len(grades)} entregas en {time.perf_counter() - start:.0f} s")
+    perfect, blank, half = grades.pop("perfecto"), grades.pop("en_blanco"), grades.pop("a_medias")
+    assert perfect.score == perfect.max_score > 0
+    assert blank.score == 0
+    assert 0 < half.score < half.max_score
+    assert perfect.manual_pending > 0  # written answers wait for the instructor
+    assert not any(g.review for g in (perfect, blank, half, *grades.values()))  # honest work is never flagged
     points = graded_cell_points(lab)
     cells = {}  # (student, test cell) -> autograded score
     for student, _, cell, score, *_ in grading.gradebook_dump(lab, tmp_path / "curso"):
