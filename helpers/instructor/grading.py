@@ -517,8 +517,9 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         who = sub.identity if sub else None
         first, last = who.first_last() if who else (None, None)
-        gb.update_or_create_student(outcome.student, first_name=first, last_name=last,
-                                    lms_user_id=(who.participant or None) if who else None)
+        known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
+        # what the platform does not say is left as it is (the instructor may have typed it in formgrader)
+        gb.update_or_create_student(outcome.student, **{k: v for k, v in known.items() if v is not None})
         manual = {}
         try:
             for nb in gb.find_submission(lab, outcome.student).notebooks:
