@@ -153,9 +153,13 @@ def test_feedback_zip_follows_moodles_import_and_pages_show_manual_grades(graded
     assert "Penalización por entrega tardía" in late
 
 
-def test_export_without_grading_says_what_to_do(tmp_path, capsys):
+def test_export_without_grading_or_with_a_bad_scale_says_what_to_do(tmp_path, capsys):
     assert cli.main(["export", LAB, "--workdir", str(tmp_path)]) == 1
     assert "califica antes" in capsys.readouterr().err
+    (tmp_path / LAB).mkdir()
+    (tmp_path / LAB / "gradebook.db").touch()
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path), "--out-of", "0"]) == 1
+    assert "--out-of debe ser" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -164,6 +164,9 @@ def test_colab_copies_in_a_folder_or_classroom_never_become_students(tmp_path):
     assert files["Ana García - Copia de lab1_convolutions.ipynb"].identity.platform == "classroom"
     assert files["Copia de luis_ruiz.ipynb"].student == "luis_ruiz"
     assert files["Copia de luis_ruiz.ipynb"].received_from is collect.TimeSource.FILE
+    pattern = collect.compile_pattern("auto")
+    assert collect.student_of("Begoña Ibáñez/Copia de lab1_convolutions.ipynb", pattern) == "begona_ibanez"
+    assert collect.identify("lab1/Copy of lab1.ipynb", pattern) is collect.Unidentified.LAB_NAME
 
 
 def test_two_spellings_of_one_student_in_a_folder_are_reported(tmp_path):

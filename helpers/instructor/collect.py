@@ -42,7 +42,7 @@ PLATFORMS = {
     # Google Classroom (carpeta de Drive descargada): "Ana García - lab1_convolutions.ipynb".
     "classroom": r"(?:^|/)(?P<student>[^/]+?) - (?P<file>[^/]*)$",
     # Plain folder: the file name is the student id ("ana_garcia.ipynb"; "ana_garcia-1.ipynb" and Drive's
-    # "ana_garcia (1).ipynb" resubmit).
+    # "ana_garcia (1).ipynb" resubmit), or the folder's when the file has the lab's name ("ana_garcia/lab1.ipynb").
     "nombre": r"(?:^|/)(?P<file>(?P<student>[^/]+?)(?:-\d+| \(\d+\))?\.[^./]*)$",
 }
 CUSTOM = "patrón propio"
@@ -164,6 +164,8 @@ def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Un
         raw = (groups.get("student") or groups.get("estudiante") or "").strip()
         if platform in ("nombre", "classroom"):
             raw = COLAB_COPY.sub("", raw)
+            if platform == "nombre" and LAB_NAME.match(slug(raw)) and "/" in name:
+                raw = COLAB_COPY.sub("", name.rsplit("/", 2)[-2])  # a folder per student: "ana_garcia/lab1.ipynb"
             if not raw or LAB_NAME.match(slug(raw)):
                 return Unidentified.LAB_NAME
         participant = groups.get("id") or ""
@@ -308,8 +310,8 @@ def _inspect(sub: Submission, patterns, source: TimeSource) -> Submission:
     return sub
 
 
-def choose_latest(subs: list[Submission]) -> Submission:
-    """Keep one of a student's notebooks (the others become "ignorado") and return it.
+def choose_latest(subs: list[Submission]) -> None:
+    """Keep one of a student's notebooks; the others become "ignorado".
 
     Files that differ only by the platform's numbering ("lab1.ipynb", "lab1-1.ipynb") are versions:
     the highest number is graded. Anything else (two spellings of the name, two different notebooks)
@@ -330,7 +332,6 @@ def choose_latest(subs: list[Submission]) -> Submission:
     for older in subs[:-1]:
         older.status = "ignorado"
         older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")
-    return subs[-1]
 
 
 def _name_online_text(found: list[Submission], with_notebook: set[str]) -> None:
