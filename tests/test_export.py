@@ -65,9 +65,10 @@ def graded(tmp_path_factory):
                 else:
                     g.needs_manual_grade = True
             state[sid] = {"identidad": who.record(), "notas": ["se conservan tus notas y comentarios a mano de «x»"]}
-            executed = lab_notebook(f"autograded/{sid}", LAB, workdir)
-            executed.parent.mkdir(parents=True)
-            shutil.copy(lab_notebook("release", LAB), executed)
+            if who.platform == "moodle" or hours > 0:  # the pages the tests read (each takes seconds to write)
+                executed = lab_notebook(f"autograded/{sid}", LAB, workdir)
+                executed.parent.mkdir(parents=True)
+                shutil.copy(lab_notebook("release", LAB), executed)
         gb.db.commit()
     (workdir / "estado.json").write_text(json.dumps(state, ensure_ascii=False))
     return workdir

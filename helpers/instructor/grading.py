@@ -698,6 +698,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
             f.status = STATUS_UNCHANGED
             f.notes = list(state[f.student].get("notas", f.notes))
+            state[f.student].update(arrival(f))
             continue
         queue[f.student] = (f, repaired.nb)
 
@@ -715,9 +716,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
             if f.status == STATUS_GRADED:
                 state[sid] = {"clave": f"{_digest(nb)}/{_fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                              "notas": f.notes, "revisar": f.review, "identidad": f.identity.record(),
-                              "recibido": f.received.isoformat() if f.received else None,
-                              "fecha_de": f.received_from.name if f.received_from else None}
+                              "notas": f.notes, "revisar": f.review, **arrival(f)}
                 _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
@@ -742,6 +741,12 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     result.seconds = time.perf_counter() - start
     result.report.write_text(result.problems() + "\n")
     return result
+
+
+def arrival(f: collecting.Submission) -> dict:
+    """What ``estado.json`` keeps of a graded file for ``course export``: who sent it, and when."""
+    return {"identidad": f.identity.record(), "recibido": f.received.isoformat() if f.received else None,
+            "fecha_de": f.received_from.name if f.received_from else None}
 
 
 def set_due_date(lab: str, workdir: Path, due_date: datetime) -> None:
