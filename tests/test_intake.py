@@ -1,10 +1,11 @@
 """Safe intake: hostile zips are refused member by member, and identities never merge two students."""
 import os
 import zipfile
+from datetime import datetime, timezone
 
 import pytest
 
-from helpers.instructor import collect
+from helpers.instructor import collect, grading
 
 
 def _zip(path, members, links=()):
@@ -69,3 +70,114 @@ def test_homonyms_and_names_without_ascii_stay_apart(tmp_path):
     subs = collect.collect(tmp_path, "moodle")
     assert len({s.student for s in subs}) == 4 and all(s.status == "pendiente" for s in subs)
     assert collect.slug("😀") != collect.slug("🚀") and collect.slug("😀").startswith("sin_nombre_")
+
+
+# ---------------------------------------------------------------- platform downloads, as the platforms zip them
+
+def _dated_zip(path, members):
+    """A zip whose members carry the dates the platform gave them: {name: (data, (y, m, d, h, min, s))}."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (data, when) in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=when), data)
+    return path
+
+
+def _intake(tmp_path, members, pattern="auto"):
+    folder, refused = collect.unpack(_dated_zip(tmp_path / "descarga.zip", members), tmp_path / "x")
+    return {s.name: s for s in collect.collect(folder, pattern, zipped=True) + refused}
+
+
+NOV20 = (2026, 11, 20, 18, 30, 0)
+NOV21 = (2026, 11, 21, 9, 15, 0)
+
+
+def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path):
+    files = _intake(tmp_path, {
+        "Íñigo Muñoz_55_assignsubmission_file/Copia de lab1_convolutions.ipynb": ("{}", NOV20),
+        "Íñigo Muñoz_55_assignsubmission_onlinetext/onlinetext.html": ("<p>hola</p>", NOV20),
+        "Ana García_1234567_assignsubmission_file/lab1.ipynb": ("{}", NOV20),
+        "Ana García_7654321_assignsubmission_file/lab1.ipynb": ("{}", NOV21),
+        "Begoña Peña_99_assignsubmission_onlinetext/onlinetext.html": ("<p>no me deja subirlo</p>", NOV21),
+    })
+    inigo = files["Íñigo Muñoz_55_assignsubmission_file/Copia de lab1_convolutions.ipynb"]
+    assert (inigo.student, inigo.status) == ("inigo_munoz_55", "pendiente")  # the folder says whose it is
+    assert inigo.identity == collect.Identity("inigo_munoz_55", "moodle", "Íñigo Muñoz", "55",
+                                              "Copia de lab1_convolutions.ipynb")
+    assert inigo.identity.first_last() == ("Íñigo", "Muñoz")
+    local = datetime(*NOV20).astimezone(timezone.utc)  # zip dates are the server's local time
+    assert inigo.received == local and inigo.received_from is collect.TimeSource.ZIP
+    homonyms = [files[f"Ana García_{n}_assignsubmission_file/lab1.ipynb"] for n in (1234567, 7654321)]
+    assert [s.student for s in homonyms] == ["ana_garcia_1234567", "ana_garcia_7654321"]
+    assert all(s.status == "pendiente" and not s.doubt for s in homonyms)
+    text = files["Íñigo Muñoz_55_assignsubmission_onlinetext/onlinetext.html"]
+    assert text.status == "ignorado" and "texto en línea de Moodle" in text.notes[0] and not text.doubt
+    alone = files["Begoña Peña_99_assignsubmission_onlinetext/onlinetext.html"]
+    assert "sin ningún cuaderno" in alone.doubt  # she may have pasted her work there: the report says so
+
+
+def test_several_notebooks_of_one_student_are_a_doubt_resolved_by_date(tmp_path):
+    files = _intake(tmp_path, {
+        "Ana García_1_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV21),
+        "Ana García_1_assignsubmission_file/borrador.ipynb": ("{}", NOV20),
+        "Luis Ruiz_2_assignsubmission_file/lab1.ipynb": ("{}", NOV20),
+        "Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb": ("{}", NOV20),
+    })
+    newest = files["Ana García_1_assignsubmission_file/lab1_convolutions.ipynb"]
+    draft = files["Ana García_1_assignsubmission_file/borrador.ipynb"]
+    assert (newest.status, draft.status) == ("pendiente", "ignorado")  # newest by date, although "b" < "l"
+    assert newest.doubt == draft.doubt and "varios cuadernos distintos" in newest.doubt
+    assert files["Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb"].status == "pendiente"
+    assert not files["Luis Ruiz_2_assignsubmission_file/lab1.ipynb"].doubt  # numbered versions are not a doubt
+
+
+def test_canvas_download_with_accents_late_and_anonymous(tmp_path):
+    files = _intake(tmp_path, {
+        "garcíaana_12345_67890_lab1.ipynb": ("{}", NOV20),
+        "garcíaana_late_12345_67899_lab1-1.ipynb": ("{}", NOV21),
+        "núñezíñigo_333_444_Copia de lab1_convolutions.ipynb": ("{}", NOV20),
+        "anon_4242_9999_lab1.ipynb": ("{}", NOV20),
+    })
+    late = files["garcíaana_late_12345_67899_lab1-1.ipynb"]
+    assert (late.student, late.status, late.doubt) == ("garciaana_12345", "pendiente", "")
+    assert files["garcíaana_12345_67890_lab1.ipynb"].status == "ignorado"
+    assert late.identity.name == "garcíaana" and late.identity.first_last() == (None, "garcíaana")
+    assert files["núñezíñigo_333_444_Copia de lab1_convolutions.ipynb"].student == "nunezinigo_333"
+    assert files["anon_4242_9999_lab1.ipynb"].identity.participant == "4242"
+
+
+def _folder(tmp_path, names):
+    (tmp_path / "entregas").mkdir()
+    for n, name in enumerate(names):
+        (tmp_path / "entregas" / name).write_text("{}")
+        os.utime(tmp_path / "entregas" / name, (1_800_000_000 + n * 60,) * 2)  # listed order = sent order
+    return {s.name: s for s in collect.collect(tmp_path / "entregas")}
+
+
+def test_colab_copies_in_a_folder_or_classroom_never_become_students(tmp_path):
+    files = _folder(tmp_path, ["Copia de lab1_convolutions.ipynb", "Copy of lab1_convolutions (1).ipynb",
+                               "Ana García - Copia de lab1_convolutions.ipynb", "Copia de luis_ruiz.ipynb",
+                               "lab1_convolutions.ipynb"])
+    for name in ("Copia de lab1_convolutions.ipynb", "Copy of lab1_convolutions (1).ipynb", "lab1_convolutions.ipynb"):
+        assert (files[name].student, files[name].status) == (None, "ignorado")
+        assert files[name].notes == [collect.Unidentified.LAB_NAME.value] and files[name].doubt
+    assert files["Ana García - Copia de lab1_convolutions.ipynb"].student == "ana_garcia"
+    assert files["Ana García - Copia de lab1_convolutions.ipynb"].identity.platform == "classroom"
+    assert files["Copia de luis_ruiz.ipynb"].student == "luis_ruiz"
+    assert files["Copia de luis_ruiz.ipynb"].received_from is collect.TimeSource.FILE
+    pattern = collect.compile_pattern("auto")
+    assert collect.student_of("Begoña Ibáñez/Copia de lab1_convolutions.ipynb", pattern) == "begona_ibanez"
+    assert collect.identify("lab1/Copy of lab1.ipynb", pattern) is collect.Unidentified.LAB_NAME
+
+
+def test_two_spellings_of_one_student_in_a_folder_are_reported(tmp_path):
+    files = _folder(tmp_path, ["ana_garcia.ipynb", "Ana García.ipynb", "maria_lopez.ipynb", "maria_lopez-1.ipynb"])
+    later, earlier = files["Ana García.ipynb"], files["ana_garcia.ipynb"]
+    assert later.student == earlier.student == "ana_garcia"
+    assert (later.status, earlier.status) == ("pendiente", "ignorado")  # the most recent file, by date
+    assert "«Ana García», «ana_garcia»" in later.doubt and later.doubt == earlier.doubt
+    assert files["maria_lopez-1.ipynb"].status == "pendiente" and not files["maria_lopez-1.ipynb"].doubt
+    report = grading.ClassResult("lab1_convolutions", tmp_path, [], sorted(files.values(), key=lambda f: f.name),
+                                 tmp_path / "n.csv", tmp_path / "i.txt").problems()
+    doubts = report.split("Casos dudosos")[1].split("\n\n")[0]
+    assert "«Ana García», «ana_garcia»" in doubts and "maria_lopez" not in doubts
+    assert "recibido el" in report and collect.TimeSource.FILE.value in report

@@ -1,10 +1,11 @@
-"""The instructor's command line: ``course build``, ``course grade`` and ``course demo``."""
+"""The instructor's command line: ``course build``, ``grade``, ``export``, ``demo`` and ``publish``."""
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
-from . import build, grading, publish
+from . import build, export, grading, publish
 from ..course import LABS, ROOT, existing_labs
 
 
@@ -20,12 +21,28 @@ def cmd_grade(args) -> None:
     result = grading.grade_class(args.lab, Path(args.submissions), Path(args.workdir) / args.lab, jobs=args.jobs,
                                  pattern=args.pattern, cell_timeout=args.cell_timeout,
                                  notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
-                                 sandboxed=not args.no_sandbox)
+                                 sandboxed=not args.no_sandbox, due_date=args.due_date)
     print(grading.grade_table(result.grades))
     print()
     print(result.problems())
     print()
     print(result.summary())
+
+
+def cmd_export(args) -> None:
+    result = export.export(args.lab, Path(args.workdir) / args.lab, out_of=args.out_of,
+                           canvas_assignment=args.canvas_assignment,
+                           moodle_language=export.MoodleLanguage[args.moodle_language.upper()])
+    print(result.summary())
+
+
+def due_date(text: str) -> datetime:
+    """``--due-date``: an ISO date and time, in local time unless it carries its offset."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» no es una fecha: escríbela como 2026-11-20 23:59 "
+                                         "(hora local) o 2026-11-20T23:59+01:00") from None
 
 
 def cmd_demo(args) -> None:
@@ -85,7 +102,22 @@ def main(argv=None) -> int:
                    help="ejecuta el código de los estudiantes SIN aislarlo (solo si confías en todos: podrían "
                         "leer la clave, las entregas de otros o tus archivos); por defecto cada núcleo va aislado "
                         "con bubblewrap")
+    p.add_argument("--due-date", type=due_date, default=None,
+                   help="fecha límite de la tarea (2026-11-20 23:59, hora local): se guarda en el libro de notas "
+                        "y course export aplica la penalización por retraso que diga nbgrader_config.py")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("export", help="notas finales y retroalimentación para subir a Moodle o Canvas")
+    p.add_argument("lab", choices=LABS, metavar="LAB")
+    p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
+    p.add_argument("--out-of", type=float, default=None,
+                   help="nota máxima de la tarea en la plataforma (p. ej. 10); por defecto, los puntos del cuaderno")
+    p.add_argument("--canvas-assignment", default=None,
+                   help="título de la columna de la tarea en Canvas, con su id: \"Lab 1 (12345)\" (sin id, Canvas "
+                        "crea una tarea nueva)")
+    p.add_argument("--moodle-language", choices=["es", "en"], default="es",
+                   help="idioma de tu Moodle: títulos de las columnas de la hoja de calificaciones (por defecto es)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")
     p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")

@@ -7,34 +7,100 @@ one. A custom pattern is any regular expression with a named group ``student`` (
 ``estudiante``), and optionally ``id``, matched against the file's path relative to the
 submissions folder (``/`` separators).
 
+Each file keeps its :class:`Identity` (the platform, the name and participant id as the platform
+wrote them) so that grades can go back to the platform, and the date it was received: no platform
+puts the submission time in the file name, so it is the date the zip stores for the member, or the
+file's modification time in a folder (:class:`TimeSource` says which). Whatever is doubtful (two
+spellings of one student, several different notebooks, online text without a notebook) is resolved
+by a stated rule and named in ``Submission.doubt`` for the report, never silently.
+
 A zip is unpacked defensively: members that would land outside the unpack folder (``..``, absolute
 paths, links) are skipped and named, and size limits stop a zip bomb before anything is written.
 """
+import enum
 import hashlib
+import os
 import re
 import shutil
 import stat
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 #: How each platform names downloaded submissions (matched against the path inside the download).
 PLATFORMS = {
     # Moodle «Descargar todas las entregas»: "Ana García_123456_assignsubmission_file_lab1.ipynb", or a
     # folder per student, "Ana García_123456_assignsubmission_file/lab1.ipynb" (Moodle 4; 3 adds a "_").
-    "moodle": r"(?:^|/)(?P<student>[^/]+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)(?:_|/|$)",
+    "moodle": r"(?:^|/)(?P<student>[^/]+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)(?:_|/|$)(?P<file>.*)$",
     # Canvas «Download Submissions»: the sortable name lower-cased without non-word characters (accents
     # stay), the user id, the file id: "garcíaana_12345_67890_lab1.ipynb", "garcíaana_late_12345_67890_lab1-1.ipynb",
     # "anon_12345_67890_lab1.ipynb" with anonymous grading.
-    "canvas": r"(?:^|/)(?P<student>[^\W_]+)_(?:late_|LATE_)?(?P<id>\d+)_\d+_[^/]*$",
+    "canvas": r"(?:^|/)(?P<student>[^\W_]+)_(?:late_|LATE_)?(?P<id>\d+)_\d+_(?P<file>[^/]*)$",
     # Google Classroom (carpeta de Drive descargada): "Ana García - lab1_convolutions.ipynb".
-    "classroom": r"(?:^|/)(?P<student>[^/]+?) - [^/]*$",
-    # Plain folder: the file name is the student id ("ana_garcia.ipynb"; "ana_garcia-1.ipynb" resubmits).
-    "nombre": r"(?:^|/)(?P<student>[^/]+?)(?:-\d+)?\.[^./]*$",
+    "classroom": r"(?:^|/)(?P<student>[^/]+?) - (?P<file>[^/]*)$",
+    # Plain folder: the file name is the student id ("ana_garcia.ipynb"; "ana_garcia-1.ipynb" and Drive's
+    # "ana_garcia (1).ipynb" resubmit), or the folder's when the file has the lab's name ("ana_garcia/lab1.ipynb").
+    "nombre": r"(?:^|/)(?P<file>(?P<student>[^/]+?)(?:-\d+| \(\d+\))?\.[^./]*)$",
 }
+CUSTOM = "patrón propio"
+
+#: Colab's "Save a copy in Drive" prefix, in Spanish and English; it says nothing about who sent the file.
+COLAB_COPY = re.compile(r"^(?:(?:copia de|copy of)\s+)+", re.IGNORECASE)
+#: A name that is a lab's notebook name ("lab1_convolutions", "lab1"), not a student's.
+LAB_NAME = re.compile(r"^lab\d")
+#: Numbering that platforms and Drive add to a resubmitted file: "lab1-1.ipynb", "lab1 (2).ipynb".
+VERSION = re.compile(r"^(?P<base>.*?)(?:-(?P<n>\d+)| \((?P<drive>\d+)\))?(?P<ext>\.[^./]*)?$")
 
 IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent a file, as the platform wrote it: what grades and feedback need to go back."""
+
+    student: str  # the student id used everywhere ("ana_garcia_1234567")
+    platform: str  # a key of PLATFORMS, or CUSTOM
+    name: str  # the name as the platform wrote it ("Ana García", "garcíaana"); the file name in a plain folder
+    participant: str = ""  # the platform's participant id ("1234567"); "" where the platform gives none
+    file: str = ""  # the file's own name inside the student's part of the download
+
+    def record(self) -> dict:
+        """The identity as stored in ``estado.json`` (Spanish keys), read back by :meth:`from_record`."""
+        return {"plataforma": self.platform, "nombre": self.name, "id_plataforma": self.participant,
+                "archivo_propio": self.file}
+
+    @classmethod
+    def from_record(cls, student: str, record: dict) -> "Identity":
+        """The identity :meth:`record` stored for ``student``."""
+        return cls(student, record["plataforma"], record["nombre"], record["id_plataforma"], record["archivo_propio"])
+
+    def first_last(self) -> tuple[str | None, str | None]:
+        """First and last name for nbgrader: Moodle and Classroom write "First Last" (split at the first
+        space), Canvas only a joined sortable name (kept whole as the last name); a file name gives none."""
+        if self.platform in ("moodle", "classroom") and " " in self.name.strip():
+            first, last = self.name.strip().split(None, 1)
+            return first, last
+        if self.platform in ("moodle", "classroom", "canvas"):
+            return None, self.name
+        return None, None
+
+
+class Unidentified(enum.Enum):
+    """Why a notebook's file name does not say whose it is (the value is the report's Spanish line)."""
+
+    NO_MATCH = "su nombre no sigue el patrón de nombres indicado: no se sabe de quién es"
+    LAB_NAME = ("es el nombre del enunciado o el que pone Colab a su copia («Copia de …», «Copy of …»): no dice de "
+                "quién es; renómbralo con el nombre del estudiante (p. ej. ana_garcia.ipynb) y vuelve a calificar")
+
+
+class TimeSource(enum.Enum):
+    """Where a submission's date came from (the value is how the report says it)."""
+
+    ZIP = "fecha que el zip guarda para el archivo (hora local del servidor de la plataforma)"
+    FILE = "fecha de modificación del archivo en la carpeta"
 
 
 @dataclass
@@ -47,6 +113,10 @@ class Submission:
     status: str = "pendiente"
     notes: list[str] = field(default_factory=list)
     review: str = ""  # set by grading: what the instructor should look at by hand
+    identity: Identity | None = None
+    received: datetime | None = None  # UTC; see ``received_from``
+    received_from: TimeSource | None = None
+    doubt: str = ""  # a doubtful case and how it was resolved, for the top of the report
 
 
 #: Limits that stop a zip bomb before (and while) anything is written.
@@ -67,12 +137,13 @@ def slug(text: str) -> str:
             or "sin_nombre_" + hashlib.sha256(text.encode()).hexdigest()[:8])
 
 
-def compile_pattern(pattern: str | None) -> list[re.Pattern]:
-    """The regular expressions to try for ``pattern``: a platform name, ``auto`` (all) or a custom regex."""
+def compile_pattern(pattern: str | None) -> list[tuple[str, re.Pattern]]:
+    """The (platform, regular expression) pairs to try for ``pattern``: a platform name, ``auto`` (all)
+    or a custom regex."""
     if pattern in (None, "", "auto"):
-        return [re.compile(p) for p in PLATFORMS.values()]
+        return [(platform, re.compile(p)) for platform, p in PLATFORMS.items()]
     if pattern in PLATFORMS:
-        return [re.compile(PLATFORMS[pattern])]
+        return [(pattern, re.compile(PLATFORMS[pattern]))]
     try:
         regex = re.compile(pattern)
     except re.error as e:
@@ -80,18 +151,33 @@ def compile_pattern(pattern: str | None) -> list[re.Pattern]:
     if not {"student", "estudiante"} & set(regex.groupindex):
         raise ValueError(f"El patrón de nombres «{pattern}» debe tener un grupo con nombre "
                          "(?P<estudiante>...) que capture el identificador del estudiante.")
-    return [regex]
+    return [(CUSTOM, regex)]
 
 
-def student_of(name: str, patterns: list[re.Pattern]) -> str | None:
-    """The student id that ``name`` (a relative path) gives under ``patterns``, or None if none matches."""
-    for regex in patterns:
+def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Unidentified:
+    """Who sent ``name`` (a relative path) under ``patterns``, or why that cannot be told."""
+    for platform, regex in patterns:
         m = regex.search(name)
-        if m:
-            groups = m.groupdict()
-            name = slug(groups.get("student") or groups.get("estudiante") or "")
-            return f"{name}_{groups['id']}" if groups.get("id") else name
-    return None
+        if not m:
+            continue
+        groups = m.groupdict()
+        raw = (groups.get("student") or groups.get("estudiante") or "").strip()
+        if platform in ("nombre", "classroom"):
+            raw = COLAB_COPY.sub("", raw)
+            if platform == "nombre" and LAB_NAME.match(slug(raw)) and "/" in name:
+                raw = COLAB_COPY.sub("", name.rsplit("/", 2)[-2])  # a folder per student: "ana_garcia/lab1.ipynb"
+            if not raw or LAB_NAME.match(slug(raw)):
+                return Unidentified.LAB_NAME
+        participant = groups.get("id") or ""
+        student = f"{slug(raw)}_{participant}" if participant else slug(raw)
+        return Identity(student, platform, raw, participant, groups.get("file") or name.rsplit("/", 1)[-1])
+    return Unidentified.NO_MATCH
+
+
+def student_of(name: str, patterns: list[tuple[str, re.Pattern]]) -> str | None:
+    """The student id that ``name`` (a relative path) gives under ``patterns``, or None."""
+    who = identify(name, patterns)
+    return who.student if isinstance(who, Identity) else None
 
 
 def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
@@ -160,48 +246,98 @@ def _extract_within_limits(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: P
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         target.unlink(missing_ok=True)
         return f"está dañado en el zip ({type(e).__name__})"
+    try:  # the zip's date (local time, no zone) becomes the file's, the one date the platform gives
+        stamp = time.mktime((*info.date_time, 0, 0, -1))
+        os.utime(target, (stamp, stamp))
+    except (OverflowError, ValueError, OSError):
+        pass
     return None
 
 
-def _version_key(sub: "Submission") -> tuple:
-    """Sort key putting numbered resubmissions ("lab-1.ipynb", "lab-2.ipynb") after the first one."""
-    m = re.match(r"^(.*?)(?:-(\d+))?(\.[^./]*)?$", sub.name)
-    return (m.group(1), int(m.group(2) or 0), sub.name)
+def _version(sub: Submission) -> tuple[str, int]:
+    """The file's own name without platform numbering, and that number ("lab-2.ipynb" -> ("lab", 2))."""
+    m = VERSION.match(sub.identity.file if sub.identity else sub.name)
+    return m.group("base").strip().lower(), int(m.group("n") or m.group("drive") or 0)
 
 
-def collect(folder: Path, pattern: str | None = None) -> list[Submission]:
-    """Every file under ``folder``, sorted by name, each with its student id or the reason it is skipped.
+def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> list[Submission]:
+    """Every file under ``folder``, sorted by name, each with its student, date, and fate.
 
-    When one student has several notebooks, the last by name is graded (platforms number
-    resubmissions so that they sort last: "-1", "-2"...) and the others are reported as replaced.
+    ``zipped`` says ``folder`` was unpacked from a zip (dates are then the zip's). When one student
+    has several notebooks, see :func:`choose_latest`.
     """
     patterns = compile_pattern(pattern)
     found = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() or p.is_symlink()):
-        name = path.relative_to(folder).as_posix()
-        sub = Submission(name, path)
-        if path.is_symlink():
-            sub.status = "ignorado"
-            sub.notes.append("es un enlace simbólico: no se sigue")
-        elif any(part in IGNORED_PARTS for part in path.parts) or path.name.startswith("."):
-            sub.status = "ignorado"
-            sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
-        elif path.suffix.lower() != ".ipynb":
-            sub.status = "ignorado"
-            sub.notes.append("no es un cuaderno (.ipynb)")
-        else:
-            sub.student = student_of(name, patterns)
-            if sub.student is None:
-                sub.status = "ignorado"
-                sub.notes.append("su nombre no sigue el patrón de nombres indicado: no se sabe de quién es")
-        found.append(sub)
+        found.append(_inspect(Submission(path.relative_to(folder).as_posix(), path), patterns,
+                              TimeSource.ZIP if zipped else TimeSource.FILE))
     by_student: dict[str, list[Submission]] = {}
     for sub in found:
         if sub.student and sub.status == "pendiente":
             by_student.setdefault(sub.student, []).append(sub)
     for subs in by_student.values():
-        subs.sort(key=_version_key)
-        for older in subs[:-1]:
-            older.status = "ignorado"
-            older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")
+        choose_latest(subs)
+    _name_online_text(found, set(by_student))
     return found
+
+
+def _inspect(sub: Submission, patterns, source: TimeSource) -> Submission:
+    """Fill in one file's student, identity and date, or mark it ignored with the reason."""
+    path = sub.path
+    if path.is_symlink():
+        sub.status = "ignorado"
+        sub.notes.append("es un enlace simbólico: no se sigue")
+        return sub
+    sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
+    sub.received_from = source
+    if any(part in IGNORED_PARTS for part in path.parts) or path.name.startswith("."):
+        sub.status = "ignorado"
+        sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
+    elif path.suffix.lower() != ".ipynb":
+        sub.status = "ignorado"
+        sub.notes.append("no es un cuaderno (.ipynb)")
+        who = identify(sub.name, patterns)
+        sub.identity = who if isinstance(who, Identity) else None
+    else:
+        who = identify(sub.name, patterns)
+        if isinstance(who, Unidentified):
+            sub.status = "ignorado"
+            sub.notes.append(who.value)
+            if who is Unidentified.LAB_NAME:
+                sub.doubt = "cuaderno sin nombre de estudiante: no se califica"
+        else:
+            sub.identity, sub.student = who, who.student
+    return sub
+
+
+def choose_latest(subs: list[Submission]) -> None:
+    """Keep one of a student's notebooks; the others become "ignorado".
+
+    Files that differ only by the platform's numbering ("lab1.ipynb", "lab1-1.ipynb") are versions:
+    the highest number is graded. Anything else (two spellings of the name, two different notebooks)
+    is doubtful: the most recent by date is graded and every file says so in ``doubt``.
+    """
+    spellings = {s.identity.name for s in subs}
+    files = {_version(s)[0] for s in subs}
+    if len(spellings) > 1 or len(files) > 1:
+        subs.sort(key=lambda s: (s.received or datetime.min.replace(tzinfo=timezone.utc), s.name))
+        what = (f"nombres escritos de forma distinta ({', '.join(f'«{n}»' for n in sorted(spellings))}) que dan el "
+                "mismo estudiante" if len(spellings) > 1 else "varios cuadernos distintos del mismo estudiante")
+        doubt = (f"{what}: {', '.join(s.name for s in subs)}; se califica el más reciente por fecha, "
+                 f"{subs[-1].name}; comprueba que es el que debe contar")
+        for sub in subs:
+            sub.doubt = doubt
+    else:
+        subs.sort(key=lambda s: (_version(s)[1], s.name))
+    for older in subs[:-1]:
+        older.status = "ignorado"
+        older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")
+
+
+def _name_online_text(found: list[Submission], with_notebook: set[str]) -> None:
+    """Say what Moodle's online text is: not graded, and doubtful when its student sent no notebook."""
+    for sub in found:
+        if sub.path.name == "onlinetext.html" or "assignsubmission_onlinetext" in sub.name:
+            sub.notes[-1:] = ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
+            if sub.identity and sub.identity.student not in with_notebook:
+                sub.doubt = "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"

@@ -27,6 +27,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -131,9 +132,19 @@ class ClassResult:
         review = [g for g in self.grades if g.review]
         if review:
             lines += ["Entregas que conviene revisar a mano:"] + [f"  ! {g.student}: {g.review}" for g in review] + [""]
+        doubts = {}
+        for f in self.files:
+            if f.doubt:
+                doubts.setdefault(f.doubt, []).append(f.name)
+        if doubts:
+            lines += ["Casos dudosos (resueltos como se indica; compruébalos):"]
+            lines += [f"  ? {doubt}" + ("" if len(names) > 1 else f" ({names[0]})") for doubt, names in doubts.items()]
+            lines += [""]
         for f in self.files:
             who = f" → {f.student}" if f.student else ""
             lines.append(f"- {f.name}{who}: {f.status}")
+            if f.received and f.status != STATUS_IGNORED:
+                lines.append(f"    · recibido el {f.received:%Y-%m-%d %H:%M} UTC ({f.received_from.value})")
             lines += [f"    · {n}" for n in f.notes]
         return "\n".join(lines)
 
@@ -234,20 +245,24 @@ def prepare_course(lab: str, workdir: Path, template: Path, log=print) -> None:
 def _read_gradebook(path: Path, lab: str, student: str) -> tuple[dict, dict]:
     from nbgrader.api import Gradebook
 
-    grades, comments = {}, {}
     with Gradebook(f"sqlite:///{path}", COURSE_ID) as gb:
         others = {s.student.id for s in gb.assignment_submissions(lab)} - {student}
         if others:  # a private gradebook holds one student; anything else was not written by us
             raise RuntimeError(f"el libro de notas de {student} contiene otras entregas ({', '.join(sorted(others))})")
-        sub = gb.find_submission(lab, student)
-        for nb in sub.notebooks:
-            for g in nb.grades:
-                grades[(nb.name, g.name)] = {
-                    "auto_score": g.auto_score, "manual_score": g.manual_score, "extra_credit": g.extra_credit,
-                    "needs_manual_grade": g.needs_manual_grade, "max_score": g.max_score,
-                    "cell_type": g.cell.cell_type}
-            for c in nb.comments:
-                comments[(nb.name, c.name)] = {"auto_comment": c.auto_comment, "manual_comment": c.manual_comment}
+        return submission_cells(gb.find_submission(lab, student))
+
+
+def submission_cells(sub) -> tuple[dict, dict]:
+    """An nbgrader submission's grades and comments: ``(notebook, grade_id) -> columns``."""
+    grades, comments = {}, {}
+    for nb in sub.notebooks:
+        for g in nb.grades:
+            grades[(nb.name, g.name)] = {
+                "auto_score": g.auto_score, "manual_score": g.manual_score, "extra_credit": g.extra_credit,
+                "needs_manual_grade": g.needs_manual_grade, "max_score": g.max_score,
+                "cell_type": g.cell.cell_type}
+        for c in nb.comments:
+            comments[(nb.name, c.name)] = {"auto_comment": c.auto_comment, "manual_comment": c.manual_comment}
     return grades, comments
 
 
@@ -375,6 +390,20 @@ def feedback_notebook(executed, release, secret: set[str]):
     return nb
 
 
+def _written_answers(manual: dict, titles: dict) -> list[str]:
+    """Markdown lines for the written answers: pending ones counted, graded ones with their points."""
+    if not manual:
+        return []
+    pending = [v for v in manual.values() if v["needs_manual_grade"]]
+    if len(pending) == len(manual):
+        return ["", f"**Respuestas escritas:** {len(manual)} ({sum(v['max_score'] for v in manual.values()):g} "
+                "puntos) pendientes de calificación a mano por el profesorado."]
+    lines = ["", "| respuesta escrita | puntos | máximo |", "|---|---|---|"]
+    lines += [f"| {titles.get(gid, gid)} | {'pendiente' if v['needs_manual_grade'] else f'{cell_points(v):g}'} | "
+              f"{v['max_score']:g} |" for gid, v in manual.items()]
+    return lines
+
+
 def _scrub(text, secret: set[str]):
     text = "".join(text) if isinstance(text, list) else text
     if not any(s in text for s in secret):
@@ -407,10 +436,20 @@ def exercise_titles(release) -> dict[str, str]:
             for title, same in counts.items() for gid in same}
 
 
+def cell_points(v: dict) -> float:
+    """A cell's points as nbgrader counts them: the instructor's score if any, else the automatic one,
+    plus extra credit."""
+    score = v["manual_score"] if v["manual_score"] is not None else v["auto_score"]
+    return (score or 0) + (v.get("extra_credit") or 0)
+
+
 def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path,
-                   secret: set[str] | None = None) -> Path:
-    """Write the student's Spanish HTML feedback: points per test, repairs, then their graded notebook
-    (see :func:`feedback_notebook`: no hidden test's source ever appears)."""
+                   secret: set[str] | None = None, comments: dict | None = None,
+                   late_penalty: float | None = None) -> Path:
+    """Write the student's Spanish HTML feedback: points per test, written answers (with the
+    instructor's scores and ``comments`` once graded by hand), repairs, then their graded notebook
+    (see :func:`feedback_notebook`: no hidden test's source ever appears). With ``late_penalty``
+    (``course export``) the page ends its summary with the final grade."""
     from nbconvert import HTMLExporter
 
     secret = hidden_lines(lab) if secret is None else secret
@@ -419,14 +458,22 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
     titles = exercise_titles(release)
     auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}
     manual = {k[1]: v for k, v in grades.items() if v["cell_type"] != "code"}
-    score = sum(v["auto_score"] or 0 for v in auto.values())
+    score = sum(cell_points(v) for v in auto.values())
     top = sum(v["max_score"] for v in auto.values())
     lines = [f"# Retroalimentación de `{lab}`", "", f"**Estudiante:** `{student}`  ",
              f"**Puntos automáticos:** {score:g} de {top:g}", "", "| ejercicio | puntos | máximo |", "|---|---|---|"]
-    lines += [f"| {titles.get(gid, gid)} | {(v['auto_score'] or 0):g} | {v['max_score']:g} |" for gid, v in auto.items()]
-    if manual:
-        lines += ["", f"**Respuestas escritas:** {len(manual)} ({sum(v['max_score'] for v in manual.values()):g} "
-                  "puntos) pendientes de calificación a mano por el profesorado."]
+    lines += [f"| {titles.get(gid, gid)} | {cell_points(v):g} | {v['max_score']:g} |" for gid, v in auto.items()]
+    lines += _written_answers(manual, titles)
+    said = {k[1]: v["manual_comment"] for k, v in (comments or {}).items() if v.get("manual_comment")}
+    if said:
+        lines += ["", "**Comentarios del profesorado:**", ""]
+        lines += [f"- *{titles.get(gid, gid)}*: {text}" for gid, text in said.items()]
+    if late_penalty is not None and not any(v["needs_manual_grade"] for v in manual.values()):
+        total = sum(cell_points(v) for v in grades.values())
+        if late_penalty:
+            lines += ["", f"**Penalización por entrega tardía:** −{late_penalty:g} puntos"]
+        lines += ["", f"**Nota final:** {max(total - late_penalty, 0):g} de "
+                  f"{sum(v['max_score'] for v in grades.values()):g} puntos"]
     if notes:
         lines += ["", "**Antes de calificar se ajustó tu cuaderno:**", ""] + [f"- {n}" for n in notes]
     lines += ["", "Debajo está tu cuaderno tal como se ejecutó al calificarlo; las pruebas que fallaron "
@@ -449,8 +496,11 @@ def _answers(path: Path) -> dict[str, str]:
             if c.metadata.get("nbgrader", {}).get("solution")}
 
 
-def merge(lab: str, workdir: Path, outcome: Outcome) -> list[str]:
+def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission | None = None) -> list[str]:
     """Put one isolated student's scores into the main gradebook and copy their files over.
+
+    The file ``sub`` gives the student's real name and platform id (nbgrader's ``first_name``,
+    ``last_name``, ``lms_user_id``) and the submission's date (its ``timestamp``).
 
     An instructor's work survives a resubmission: the manual score, extra credit and comment of
     every answer whose text did not change are kept; those of an answer that changed are dropped and
@@ -465,7 +515,11 @@ def merge(lab: str, workdir: Path, outcome: Outcome) -> list[str]:
     before, after = _answers(submitted), _answers(lab_notebook(f"submitted/{outcome.student}", lab, outcome.root))
     warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        gb.update_or_create_student(outcome.student)
+        who = sub.identity if sub else None
+        first, last = who.first_last() if who else (None, None)
+        known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
+        # what the platform does not say is left as it is (the instructor may have typed it in formgrader)
+        gb.update_or_create_student(outcome.student, **{k: v for k, v in known.items() if v is not None})
         manual = {}
         try:
             for nb in gb.find_submission(lab, outcome.student).notebooks:
@@ -482,8 +536,8 @@ def merge(lab: str, workdir: Path, outcome: Outcome) -> list[str]:
         for gid in sorted(set(manual) - set(kept)):
             notes.append(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
                          "conservan; vuelve a calificarla en formgrader")
-        sub = gb.add_submission(lab, outcome.student)
-        for nb in sub.notebooks:
+        submitted = gb.add_submission(lab, outcome.student, timestamp=sub.received if sub else None)
+        for nb in submitted.notebooks:
             for g in nb.grades:
                 for column, value in outcome.grades.get((nb.name, g.name), {}).items():
                     if column not in ("max_score", "cell_type"):
@@ -577,8 +631,12 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, pattern: str | None = None,
                 cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT,
-                memory_gb: float = MEMORY_GB, sandboxed: bool = True, log=print) -> ClassResult:
+                memory_gb: float = MEMORY_GB, sandboxed: bool = True, due_date: datetime | None = None,
+                log=print) -> ClassResult:
     """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``.
+
+    ``due_date`` (aware, or naive in local time) is stored as the assignment's due date, so that
+    nbgrader knows how late each submission's date is (the penalty is applied by ``course export``).
 
     Unless ``sandboxed`` is False (the instructor trusts every student), each kernel runs sealed
     (see :mod:`helpers.instructor.sandbox`) and :class:`sandbox.SandboxUnavailable` is raised where
@@ -596,13 +654,16 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                         sandbox.data_folder() if sandboxed else None)
     workdir.mkdir(parents=True, exist_ok=True)
     folder, refused = collecting.unpack(Path(submissions), workdir / "_recibido")
-    files = sorted(collecting.collect(folder, pattern) + refused, key=lambda f: f.name)
+    files = sorted(collecting.collect(folder, pattern, zipped=folder != Path(submissions)) + refused,
+                   key=lambda f: f.name)
     if not any(f.name.lower().endswith(".ipynb") for f in files):
         raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
     if sandboxed:
         sandbox.prepare_data(settings.data)
     template = prepare_template(lab, workdir, settings, log)
     prepare_course(lab, workdir, template, log)
+    if due_date is not None:
+        set_due_date(lab, workdir, due_date)
     state_path = workdir / "estado.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     release = read_notebook(lab_notebook("release", lab))
@@ -637,6 +698,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
             f.status = STATUS_UNCHANGED
             f.notes = list(state[f.student].get("notas", f.notes))
+            state[f.student].update(arrival(f))
             continue
         queue[f.student] = (f, repaired.nb)
 
@@ -654,7 +716,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
             if f.status == STATUS_GRADED:
                 state[sid] = {"clave": f"{_digest(nb)}/{_fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                              "notas": f.notes, "revisar": f.review}
+                              "notas": f.notes, "revisar": f.review, **arrival(f)}
                 _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
@@ -681,6 +743,27 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     return result
 
 
+def arrival(f: collecting.Submission) -> dict:
+    """What ``estado.json`` keeps of a graded file for ``course export``: who sent it, and when."""
+    return {"identidad": f.identity.record(), "recibido": f.received.isoformat() if f.received else None,
+            "fecha_de": f.received_from.name if f.received_from else None}
+
+
+def set_due_date(lab: str, workdir: Path, due_date: datetime) -> None:
+    """Store ``due_date`` as the lab's due date in the main gradebook (in UTC, as nbgrader keeps dates)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.update_or_create_assignment(lab, duedate=due_date.astimezone(timezone.utc).replace(tzinfo=None))
+
+
+def feedback_notes(notes: list[str]) -> list[str]:
+    """The notes a student reads in their feedback: all but those for the instructor (tampering,
+    suspicious code, manual grades kept or dropped by a resubmission)."""
+    return [n for n in notes if not n.startswith(("MANIPULACIÓN", "código que", "se conservan tus notas"))
+            and "desde que la calificaste a mano" not in n]
+
+
 def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], graded_before: bool) -> None:
     """Record one student's outcome: notes, review flags, feedback, and the merge into the gradebook."""
     f.review = ""
@@ -702,9 +785,9 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
         f.review = "; ".join(flags)
         f.status = STATUS_GRADED
         write_feedback(lab, outcome.student, lab_notebook(f"autograded/{outcome.student}", lab, outcome.root),
-                       outcome.grades, [n for n in f.notes if not n.startswith(("MANIPULACIÓN", "código que"))],
+                       outcome.grades, feedback_notes(f.notes),
                        outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
-        f.notes += merge(lab, workdir, outcome)
+        f.notes += merge(lab, workdir, outcome, f)
     shutil.rmtree(outcome.root, ignore_errors=True)
 
 

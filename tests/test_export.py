@@ -1,0 +1,204 @@
+"""course export: final grades in the columns Moodle's and Canvas's importers read, feedback zipped as
+Moodle's feedback-files import expects, feedback pages with the instructor's scores (synthetic gradebook)."""
+import csv
+import json
+import shutil
+import zipfile
+from datetime import datetime, timedelta
+
+import pytest
+
+from helpers.course import COURSE_ID, lab_notebook
+from helpers.instructor import build, cli, export
+from helpers.instructor.collect import Identity
+
+LAB = "lab1_convolutions"
+pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
+DUE = datetime(2026, 11, 20, 23, 59)
+#: student id -> (identity, hours after the due date, manual scores of the written answers or None if pending)
+CLASS = {
+    "ana_garcia_1234567": (Identity("ana_garcia_1234567", "moodle", "Ana García", "1234567"), -2, (2, 3)),
+    "ana_garcia_7654321": (Identity("ana_garcia_7654321", "moodle", "Ana García", "7654321"), -1, None),
+    "garciaana_12345": (Identity("garciaana_12345", "canvas", "garcíaana", "12345"), 30, (1, 1)),
+    "anon_4242": (Identity("anon_4242", "canvas", "anon", "4242"), -1, (0, 0)),
+    "luis": (Identity("luis", "nombre", "luis"), -1, (1, 0)),
+}
+
+
+def _cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            or c.metadata.get("nbgrader", {}).get("solution")]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A work folder as course grade and formgrader leave it: every code test passed, written answers as in CLASS."""
+    from nbgrader.api import Gradebook
+
+    workdir = tmp_path_factory.mktemp("export") / LAB
+    workdir.mkdir()
+    release = build.read_notebook(lab_notebook("release", LAB))
+    (workdir / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    state = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PATH", build.nbgrader_env()["PATH"])  # nbgrader runs alembic to create a gradebook
+        Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID).close()
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.add_assignment(LAB, duedate=DUE)
+        gb.add_notebook(LAB, LAB)
+        for cell in _cells(release):
+            meta = cell.metadata["nbgrader"]
+            if meta.get("grade"):
+                gb.add_grade_cell(meta["grade_id"], LAB, LAB, max_score=meta["points"], cell_type=cell.cell_type)
+            if meta.get("solution"):
+                gb.add_solution_cell(meta["grade_id"], LAB, LAB)
+        for sid, (who, hours, written) in CLASS.items():
+            gb.add_student(sid)
+            sub = gb.add_submission(LAB, sid, timestamp=DUE + timedelta(hours=hours))
+            manual = iter(written or ())
+            for g in sub.notebooks[0].grades:
+                if g.cell.cell_type == "code":
+                    g.auto_score = g.max_score
+                elif written is not None:
+                    g.manual_score, g.needs_manual_grade = next(manual), False
+                    gb.find_comment(g.name, LAB, LAB, sid).manual_comment = f"Bien argumentado ({g.name})"
+                else:
+                    g.needs_manual_grade = True
+            state[sid] = {"identidad": who.record(), "notas": ["se conservan tus notas y comentarios a mano de «x»"]}
+            if who.platform == "moodle" or hours > 0:  # the pages the tests read (each takes seconds to write)
+                executed = lab_notebook(f"autograded/{sid}", LAB, workdir)
+                executed.parent.mkdir(parents=True)
+                shutil.copy(lab_notebook("release", LAB), executed)
+        gb.db.commit()
+    (workdir / "estado.json").write_text(json.dumps(state, ensure_ascii=False))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def exported(graded):
+    """One export of the class (the feedback pages take a while to write)."""
+    return export.export(LAB, graded, canvas_assignment="Laboratorio 1 (98765)")
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def _points(kind):
+    nb = build.read_notebook(lab_notebook("release", LAB))
+    return sum(c.metadata["nbgrader"]["points"] for c in _cells(nb)
+               if c.metadata["nbgrader"].get("grade") and (c.cell_type == "code") == (kind == "code"))
+
+
+def test_moodle_worksheet_has_the_columns_its_importer_requires(graded, exported):
+    result = exported
+    rows = _rows(result.folder / f"moodle_{LAB}.csv")
+    # assignfeedback_offline_grade_importer::init() refuses a file without these three titles (Spanish pack)
+    assert {"Identificador", "Calificación", "Última modificación (calificación)"} <= set(rows[0])
+    by_id = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert set(by_id) == {"Participante 1234567", "Participante 7654321"}  # homonyms stay apart
+    assert by_id["Participante 1234567"]["Calificación"] == f"{_points('code') + 5:g}"
+    assert by_id["Participante 7654321"]["Calificación"] == ""  # written answers pending: no grade sent
+    datetime.strptime(by_id["Participante 1234567"]["Última modificación (calificación)"], "%Y-%m-%d %H:%M:%S")
+    assert "ana_garcia_7654321" in result.summary() and "sin nota" in result.summary()
+
+    moodle = [g for g in export.final_grades(LAB, graded) if g.identity.platform == "moodle"]
+    rows = _rows(export.write_moodle_csv(moodle, graded / "en.csv", 10, export.MoodleLanguage.EN))
+    assert rows[0][:6] == ["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)",
+                           "Feedback comments"]
+    first = dict(zip(rows[0], rows[1]))
+    assert first["Identifier"] == "Participant 1234567" and first["Maximum Grade"] == "10"
+    total = _points("code") + _points("written")
+    assert first["Grade"] == f"{round((_points('code') + 5) * 10 / total, 2):g}"
+
+
+def test_canvas_file_is_keyed_by_user_id_with_the_late_penalty(exported):
+    result = exported
+    rows = _rows(result.folder / f"canvas_{LAB}.csv")
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Laboratorio 1 (98765)"]
+    assert [r[:2] for r in rows[1:]] == [["garcíaana", "12345"]]  # the anonymous one has no user id
+    assert rows[1][5] == "0"  # 30 h late with penalty_method "zero"
+    assert "anon_4242" in result.summary() and "anónima" in result.summary()
+    assert "garciaana_12345, 30.0 h" in result.summary()
+    final = {r[0]: r for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
+    assert final["garciaana_12345"][10] == f"{_points('code') + 2:g}" and final["garciaana_12345"][11] == "0"
+    assert final["luis"][11] == f"{_points('code') + 1:g}"
+
+
+def _moodle_import_target(path: str):
+    """(participant id, plugin, file name) as Moodle's importziplib is_valid_filename_for_import reads a path
+    (Moodle's file path starts with "/")."""
+    parts = ("/" + path).split("/")
+    while parts:
+        info = parts.pop(0).split("_", 4)
+        if len(info) < 4 or not info[1].isdigit():
+            continue
+        parts.insert(0, info[4] if len(info) == 5 else "")
+        return int(info[1]), f"{info[2]}_{info[3]}", "/".join(parts)
+    return None
+
+
+def test_feedback_zip_follows_moodles_import_and_pages_show_manual_grades(graded, exported):
+    result = exported
+    with zipfile.ZipFile(result.folder / f"retroalimentacion_moodle_{LAB}.zip") as zf:
+        names = zf.namelist()
+        page = zf.read(next(n for n in names if "1234567" in n)).decode()
+    assert sorted(_moodle_import_target(n) for n in names) == [
+        (1234567, "assignsubmission_file", f"/retroalimentacion_{LAB}.html"),
+        (7654321, "assignsubmission_file", f"/retroalimentacion_{LAB}.html")]
+    assert names[0].startswith("Ana García_1234567_assignsubmission_file/")
+    assert 'lang="es"' in page and "Bien argumentado" in page and "Nota final" in page
+    assert "pendientes de calificación" not in page and "se conservan tus notas" not in page
+    late = (graded / "feedback" / "garciaana_12345" / LAB / f"{LAB}.html").read_text()
+    assert "Penalización por entrega tardía" in late
+
+
+def test_export_without_grading_or_with_a_bad_scale_says_what_to_do(tmp_path, capsys):
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path)]) == 1
+    assert "califica antes" in capsys.readouterr().err
+    (tmp_path / LAB).mkdir()
+    (tmp_path / LAB / "gradebook.db").touch()
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path), "--out-of", "0"]) == 1
+    assert "--out-of debe ser" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_moodle_class_from_download_to_export(tmp_path):
+    """Moodle zip → course grade --due-date → grades in formgrader → course export: names, ids and dates kept."""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    from helpers.instructor import grading
+
+    def sent(nb, when):
+        return nbformat.writes(nb), when
+
+    zip_path = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for name, (data, when) in {
+            "Ana García_1234567_assignsubmission_file/lab1.ipynb": sent(build.student_version(LAB, "all"),
+                                                                      (2026, 11, 20, 12, 0, 0)),
+            "Ana García_7654321_assignsubmission_file/Copia de lab1.ipynb": sent(build.student_version(LAB, set()),
+                                                                               (2026, 11, 22, 12, 0, 0)),
+        }.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=when), data)
+    run = grading.grade_class(LAB, zip_path, tmp_path / LAB, jobs=2, due_date=datetime(2026, 11, 21, 0, 0),
+                              log=lambda *_: None)
+    assert {g.student for g in run.grades} == {"ana_garcia_1234567", "ana_garcia_7654321"}
+    assert "fecha que el zip guarda" in run.report.read_text()
+    with Gradebook(f"sqlite:///{tmp_path / LAB / 'gradebook.db'}", COURSE_ID) as gb:
+        ana = gb.find_student("ana_garcia_1234567")
+        assert (ana.first_name, ana.last_name, ana.lms_user_id) == ("Ana", "García", "1234567")
+        assert gb.find_submission(LAB, "ana_garcia_1234567").total_seconds_late == 0
+        assert gb.find_submission(LAB, "ana_garcia_7654321").total_seconds_late > 0
+        for sid in ("ana_garcia_1234567", "ana_garcia_7654321"):  # as formgrader saves a grade
+            for g in gb.find_submission(LAB, sid).notebooks[0].grades:
+                if g.cell.cell_type != "code":
+                    g.manual_score, g.needs_manual_grade = 1, False
+        gb.db.commit()
+    result = export.export(LAB, tmp_path / LAB, moodle_language=export.MoodleLanguage.EN)
+    rows = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
+    assert rows["Participant 1234567"][2] == f"{_points('code') + 2:g}"
+    assert rows["Participant 7654321"][2] == "2"  # late, but the course config charges no penalty
+    assert "ana_garcia_7654321, " in result.summary() and "entrega tardía" in result.summary()
