@@ -34,6 +34,49 @@ def test_fit_respects_max_batches_and_checkpoints(tmp_path):
     assert len(history.batch_loss) == 6 and (tmp_path / "mejor.pt").exists()
 
 
+class ScriptedSteps(torch.optim.SGD):
+    """An "optimizer" whose n-th step sets the model's parameters to the n-th state of ``states``."""
+
+    def __init__(self, model, states):
+        super().__init__(model.parameters(), lr=0.1)
+        self.model, self.states = model, iter(states)
+
+    def step(self, closure=None):
+        self.model.load_state_dict(next(self.states))
+
+
+def _sign_classifier(sign):
+    """A 1 → 2 linear model that predicts class 1 for inputs of the given sign (class 0 otherwise)."""
+    model = nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-sign], [sign]], dtype=torch.float32))
+        model.bias.zero_()
+    return model.state_dict()
+
+
+def test_fit_ends_with_the_best_validated_weights_not_the_last(tmp_path):
+    x = torch.tensor([[-2.0], [-1.0], [1.0], [2.0]])
+    y = (x[:, 0] > 0).long()
+    loader = TensorLoader(x, y, batch_size=4, device="cpu")
+    good, bad = _sign_classifier(1.0), _sign_classifier(-1.0)
+    model = nn.Linear(1, 2)
+    history = training.fit(model, loader, nn.CrossEntropyLoss(), ScriptedSteps(model, [bad, good, bad]),
+                           epochs=3, device="cpu", val_loader=loader, max_batches=None,
+                           checkpoint=tmp_path / "mejor.pt")
+    assert history.val_acc == [0.0, 1.0, 0.0]
+    assert torch.equal(model.weight, good["weight"]) and torch.equal(model.bias, good["bias"])
+    assert evaluation.evaluate(model, loader, nn.CrossEntropyLoss(), "cpu")[1] == 1.0
+
+
+def test_fit_without_checkpoint_keeps_the_last_weights():
+    x, y = torch.tensor([[-1.0], [1.0]]), torch.tensor([0, 1])
+    model = nn.Linear(1, 2)
+    good, bad = _sign_classifier(1.0), _sign_classifier(-1.0)
+    training.fit(model, TensorLoader(x, y, batch_size=2, device="cpu"), nn.CrossEntropyLoss(),
+                 ScriptedSteps(model, [good, bad]), epochs=2, device="cpu", max_batches=None)
+    assert torch.equal(model.weight, bad["weight"])
+
+
 def test_snapshot_and_changed_parameters():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
     model[0].requires_grad_(False)
