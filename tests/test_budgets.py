@@ -55,6 +55,7 @@ def test_describe_wording_follows_the_numbers():
                              resnet_v2_depth=11, eval_size=16, seconds_per_epoch_estimate=None)
     assert base.describe().startswith("1 época de un lote de 8 imágenes; DenseNet-BC-12, ResNet v1-8 y ResNet v2-11")
     assert "Estimación" not in base.describe()
+    assert dataclasses.replace(base, max_batches=None).describe().startswith("1 época de todos los lotes de 8 imágenes")
     several = dataclasses.replace(base, epochs=4, max_batches=5, eval_size=None, seconds_per_epoch_estimate=90.0)
     line = several.describe()
     assert line.startswith("4 épocas de como máximo 5 lotes de 8 imágenes")

@@ -32,16 +32,16 @@ def _cell_texts(fig):
 
 
 def test_confusion_matrix_is_normalised_per_row():
-    cm = torch.tensor([[3, 1, 0], [0, 0, 0], [2, 2, 4]])
-    fig = plots.plot_confusion_matrix(cm, ["a", "b", "c"])
+    cm = torch.tensor([[3, 1, 0, 0], [0, 0, 0, 0], [2, 2, 4, 0], [0, 0, 0, 1]])
+    fig = plots.plot_confusion_matrix(cm, ["a", "b", "c", "d"])
     shown = _shown(fig)
     counts = cm.numpy().astype(float)
     rows = counts.sum(1, keepdims=True)
     expected = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     assert shown == pytest.approx(expected)
-    assert shown.sum(1) == pytest.approx([1.0, 0.0, 1.0])  # an empty class shows zeros, not NaN
+    assert shown.sum(1) == pytest.approx([1.0, 0.0, 1.0, 1.0])  # an empty class shows zeros, not NaN
     assert _cell_texts(fig) == [f"{v:.2f}" for v in expected.flatten()]
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c", "d"]
 
 
 def test_confusion_matrix_can_show_raw_counts():
@@ -91,12 +91,13 @@ def test_show_mistakes_titles_only_the_wrong_predictions():
     imgs = torch.rand(6, 1, 8, 8)
     fig = plots.show_mistakes(imgs, torch.tensor([0, 1, 1, 0, 0, 0]), torch.tensor([0, 0, 1, 1, 0, 0]), ["x", "y"])
     titles = [ax.get_title() for ax in fig.axes if ax.images]
-    assert titles == ["x → y", "y → x"]
+    assert titles == ["x → y", "y → x"] and len(fig.axes) == 2
     many = plots.show_mistakes(imgs, torch.ones(6), torch.zeros(6), ["x", "y"], limit=4)
     assert len([ax for ax in many.axes if ax.images]) == 4
     assert plots.show_mistakes(imgs, torch.zeros(6), torch.zeros(6), ["x", "y"]) is None
 
 
 def test_class_distribution_counts_each_class():
-    fig = plots.plot_class_distribution(torch.tensor([0, 2, 2, 2]), ["a", "b", "c"])
-    assert [bar.get_height() for bar in fig.axes[0].patches] == [1, 0, 3]
+    fig = plots.plot_class_distribution(torch.tensor([0, 2, 2, 2]), ["a", "b", "c", "d"])
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [1, 0, 3, 0]
+    assert fig.axes[0].get_title() == "Distribución de clases"
