@@ -49,3 +49,15 @@ def test_a_head_trains_on_cached_features_like_on_images():
 def test_empty_loader_is_a_spanish_error():
     with pytest.raises(ValueError, match="vacío"):
         extract_features(small_backbone(), [], "cpu")
+
+
+def test_feature_loader_shuffles_with_its_seed():
+    x, y = torch.randn(40, 3), torch.arange(40)
+    backbone = nn.Linear(3, 2)
+    images = TensorLoader(x, y, batch_size=8, device="cpu")
+    order = lambda loader: torch.cat([labels for _, labels in loader]).tolist()  # noqa: E731
+    assert order(feature_loader(backbone, images, batch_size=8, device="cpu")) == list(range(40))
+    shuffled = order(feature_loader(backbone, images, batch_size=8, shuffle=True, device="cpu", seed=3))
+    assert shuffled != list(range(40)) and sorted(shuffled) == list(range(40))
+    assert shuffled == order(feature_loader(backbone, images, batch_size=8, shuffle=True, device="cpu", seed=3))
+    assert shuffled == order(TensorLoader(x, y, batch_size=8, shuffle=True, device="cpu", seed=3))

@@ -141,3 +141,38 @@ def test_amp_and_channels_last_do_nothing_on_the_cpu():
     assert training.prepare_model(model, "cpu", channels_last=True)[0].weight.is_contiguous()
     with training.amp_context(torch.device("cpu")):
         assert model(torch.randn(1, 3, 32, 32)).dtype == torch.float32
+
+
+def test_pretrained_model_loads_imagenet_weights_in_full_and_says_why_not_otherwise(monkeypatch):
+    import dataclasses
+
+    import torchvision
+    calls = []
+
+    def get_model(name, weights=None):
+        calls.append((name, weights))
+        if weights is not None and not online:
+            raise OSError("sin red")
+        return f"modelo {name}"
+
+    monkeypatch.setattr(torchvision.models, "get_model", get_model)
+    full = dataclasses.replace(models.profile(), pretrained=True)
+    monkeypatch.setattr(models, "profile", lambda: full)
+    online = True
+    model, weights = models.pretrained_model("squeezenet1_0")
+    assert model == "modelo squeezenet1_0" and calls == [("squeezenet1_0", weights)] and weights is not None
+    online = False
+    with pytest.warns(models.CourseWarning) as caught:
+        assert models.pretrained_model("squeezenet1_0")[0] == "modelo squeezenet1_0"
+    assert calls[-2:] == [("squeezenet1_0", weights), ("squeezenet1_0", None)]
+    message = str(caught[0].message)
+    assert "squeezenet1_0: sin pesos de ImageNet porque no se pudieron descargar (OSError: sin red)." in message
+    assert "las predicciones no significan nada." in message and caught[0].filename == __file__
+    monkeypatch.setattr(models, "profile", lambda: dataclasses.replace(full, pretrained=False))
+    with pytest.warns(models.CourseWarning, match="porque el perfil 'smoke' no descarga nada"):
+        models.pretrained_model("squeezenet1_0")
+
+
+def test_copy_weights_refuses_models_with_other_parameter_counts():
+    with pytest.raises(ValueError, match="Los modelos tienen 2 y 4 tensores de parámetros: no se pueden emparejar"):
+        models.copy_weights_in_order(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)))
