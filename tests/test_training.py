@@ -176,3 +176,17 @@ def test_pretrained_model_loads_imagenet_weights_in_full_and_says_why_not_otherw
 def test_copy_weights_refuses_models_with_other_parameter_counts():
     with pytest.raises(ValueError, match="Los modelos tienen 2 y 4 tensores de parámetros: no se pueden emparejar"):
         models.copy_weights_in_order(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)))
+
+
+def test_fit_records_the_mean_loss_and_accuracy_of_each_epoch():
+    x, y = torch.tensor([[-2.0], [-1.0], [1.0], [2.0], [3.0]]), torch.tensor([0, 0, 1, 1, 0])
+    model = nn.Linear(1, 2)
+    good = _sign_classifier(1.0)
+    model.load_state_dict(good)
+    loader = TensorLoader(x, y, batch_size=2, device="cpu")
+    loss_fn = nn.CrossEntropyLoss()
+    expected_loss = loss_fn(model(x), y).item()
+    history = training.fit(model, loader, loss_fn, ScriptedSteps(model, [good] * 3), epochs=1, device="cpu",
+                           max_batches=None)
+    assert history.train_loss == [pytest.approx(expected_loss)] and history.train_acc == [pytest.approx(4 / 5)]
+    assert len(history.batch_loss) == 3 and history.lr == [0.1] and len(history.seconds) == 1
