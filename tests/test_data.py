@@ -75,17 +75,42 @@ def test_fer_corrupt_image_is_skipped_and_named(tmp_path):
     assert len(ds) == 99 and ds.skipped == [f"test/happy/{bad.name}"]
 
 
-def test_fer_cache_is_reused_and_invalidated(tmp_path):
+def test_fer_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
     root = _copy_fer(tmp_path)
     first = data.load_fer2013("test", root=root)
-    caches = list((root / "fer2013" / ".cache").glob("test-*"))
-    assert len(caches) == 1
+    decoded = []
+    real_decode = data.decode_images
+    monkeypatch.setattr(data, "decode_images", lambda paths: decoded.append(len(paths)) or real_decode(paths))
+    again = data.load_fer2013("test", root=root)
+    assert decoded == [], "a second load of unchanged files must read the cache, not decode the images"
+    assert torch.equal(again.images, first.images) and torch.equal(again.targets, first.targets)
     Image.fromarray(np.zeros((48, 48), np.uint8)).save(root / "fer2013" / "test" / "sad" / "nuevo.png")
     second = data.load_fer2013("test", root=root)
-    assert len(second) == len(first) + 1
+    assert decoded == [len(first) + 1] and len(second) == len(first) + 1
     uncached = data.load_fer2013("test", root=root, cache=False)
     assert torch.equal(uncached.images, second.images) and torch.equal(uncached.targets, second.targets)
-    assert len(list((root / "fer2013" / ".cache").glob("test-*"))) == 2
+    assert decoded == [len(first) + 1] * 2
+    third = data.load_fer2013("test", root=root)
+    assert len(decoded) == 2 and torch.equal(third.images, second.images)
+
+
+def test_fer_csv_cache_is_reused_until_the_csv_changes(tmp_path):
+    import os
+    root = _copy_fer(tmp_path)
+    csv = root / "fer2013" / "fer2013.csv"
+    first = data.load_fer2013("test", layout="csv", root=root)
+    # same size and modification time, other pixels: only a cached load still returns the old images
+    stat, text = csv.stat(), csv.read_text()
+    lines = text.splitlines(keepends=True)
+    lines[1:] = [line.replace(" 0 ", " 9 ").replace(" 1 ", " 8 ") for line in lines[1:]]
+    changed = "".join(lines)
+    assert len(changed) == len(text) and changed != text
+    csv.write_text(changed)
+    os.utime(csv, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert torch.equal(data.load_fer2013("test", layout="csv", root=root).images, first.images)
+    assert not torch.equal(data.load_fer2013("test", layout="csv", root=root, cache=False).images, first.images)
+    os.utime(csv, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert not torch.equal(data.load_fer2013("test", layout="csv", root=root).images, first.images)
 
 
 def test_fer_folder_of_jpg_files_loads_like_png_and_ignores_other_files(tmp_path):
@@ -129,6 +154,19 @@ def test_random_crop_flip_shifts_and_mirrors():
     assert len(positions) > 10
     mirrored = data.random_crop_flip(img.repeat(200, 1, 1, 1), padding=0)
     assert {tuple(torch.nonzero(o[0])[0].tolist()) for o in mirrored} == {(3, 2), (3, 5)}
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_tensor_loader_drop_last_leaves_out_the_short_batch(shuffle):
+    x, y = torch.arange(10.0).reshape(10, 1, 1, 1), torch.arange(10)
+    kept = data.TensorLoader(x, y, batch_size=4, shuffle=shuffle, device="cpu", seed=0)
+    dropped = data.TensorLoader(x, y, batch_size=4, shuffle=shuffle, device="cpu", seed=0, drop_last=True)
+    assert [len(b) for _, b in kept] == [4, 4, 2] and len(kept) == 3
+    assert [len(b) for _, b in dropped] == [4, 4] and len(dropped) == 2
+    seen = torch.cat([b for _, b in dropped])
+    assert len(set(seen.tolist())) == 8
+    exact = data.TensorLoader(x[:8], y[:8], batch_size=4, device="cpu", drop_last=True)
+    assert [len(b) for _, b in exact] == [4, 4] and len(exact) == 2
 
 
 def test_tensor_loader_rejects_mismatched_lengths():

@@ -1,24 +1,103 @@
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 import torch
 
 from helpers import plots
 from helpers.training import History
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
 def test_running_average():
     assert plots.running_average([1, 2, 3, 4], window=2).tolist() == [1.0, 1.5, 2.5, 3.5]
+    values = np.random.default_rng(0).random(50)
+    smooth = plots.running_average(values, window=7)
+    assert smooth[30] == pytest.approx(values[24:31].mean()) and smooth[2] == pytest.approx(values[:3].mean())
 
 
-def test_figures_are_drawn():
-    imgs = torch.rand(6, 1, 8, 8)
-    assert len(plots.show_images(imgs, list("abcdef"), ncols=3).axes) == 6
-    assert plots.plot_losses({"red": np.random.rand(100)}, window=10).axes[0].get_legend() is not None
+def _shown(fig):
+    return np.asarray(fig.axes[0].images[0].get_array())
+
+
+def _cell_texts(fig):
+    return [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_confusion_matrix_is_normalised_per_row():
+    cm = torch.tensor([[3, 1, 0, 0], [0, 0, 0, 0], [2, 2, 4, 0], [0, 0, 0, 1]])
+    fig = plots.plot_confusion_matrix(cm, ["a", "b", "c", "d"])
+    shown = _shown(fig)
+    counts = cm.numpy().astype(float)
+    rows = counts.sum(1, keepdims=True)
+    expected = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    assert shown == pytest.approx(expected)
+    assert shown.sum(1) == pytest.approx([1.0, 0.0, 1.0, 1.0])  # an empty class shows zeros, not NaN
+    assert _cell_texts(fig) == [f"{v:.2f}" for v in expected.flatten()]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c", "d"]
+
+
+def test_confusion_matrix_can_show_raw_counts():
+    cm = torch.tensor([[3, 1], [5, 7]])
+    fig = plots.plot_confusion_matrix(cm, ["a", "b"], normalize=False)
+    assert _shown(fig) == pytest.approx(cm.numpy())
+    assert _cell_texts(fig) == ["3", "1", "5", "7"]
+    # the text colour flips to white on the darker half of the scale
+    colours = [t.get_color() for t in fig.axes[0].texts]
+    assert colours == ["black", "black", "white", "white"]
+
+
+def test_show_images_draws_each_image_with_its_title():
+    imgs = torch.rand(5, 1, 8, 8)
+    fig = plots.show_images(imgs, list("abcde"), ncols=3)
+    assert len(fig.axes) == 6
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == list("abcde")
+    assert np.asarray(drawn[1].images[0].get_array()) == pytest.approx(imgs[1, 0].numpy())
+    colour = plots.show_images(torch.rand(2, 3, 4, 5), ncols=2)
+    assert np.asarray(colour.axes[0].images[0].get_array()).shape == (4, 5, 3)
+
+
+def test_plot_losses_draws_raw_and_smoothed_curves():
+    losses = np.random.default_rng(1).random(100)
+    fig = plots.plot_losses({"rojo": losses, "azul": losses[::-1]}, window=10)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 4
+    assert lines[0].get_ydata() == pytest.approx(losses)
+    assert lines[1].get_ydata() == pytest.approx(plots.running_average(losses, 10))
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["rojo (media de 10)", "azul (media de 10)"]
+
+
+def test_plot_histories_shows_validation_only_when_recorded():
     h = History(train_loss=[2, 1], train_acc=[0.2, 0.5], val_loss=[2.1, 1.2], val_acc=[0.2, 0.4])
-    assert len(plots.plot_histories({"A": h, "B": h}).axes) == 4
-    assert plots.plot_confusion_matrix(torch.eye(3) * 5, ["a", "b", "c"]) is not None
-    assert plots.show_mistakes(imgs, torch.tensor([0, 1, 1, 0, 0, 0]), torch.zeros(6), ["x", "y"]) is not None
+    no_val = History(train_loss=[3, 2, 1], train_acc=[0.1, 0.2, 0.3])
+    fig = plots.plot_histories({"A": h, "B": no_val})
+    assert len(fig.axes) == 4
+    loss_a, loss_b, acc_a, acc_b = fig.axes
+    assert [list(line.get_ydata()) for line in loss_a.get_lines()] == [[2, 1], [2.1, 1.2]]
+    assert [list(line.get_ydata()) for line in acc_a.get_lines()] == [[0.2, 0.5], [0.2, 0.4]]
+    assert [list(line.get_xdata()) for line in loss_b.get_lines()] == [[1, 2, 3]]
+    assert "A" in loss_a.get_title() and "B" in acc_b.get_title()
+
+
+def test_show_mistakes_titles_only_the_wrong_predictions():
+    imgs = torch.rand(6, 1, 8, 8)
+    fig = plots.show_mistakes(imgs, torch.tensor([0, 1, 1, 0, 0, 0]), torch.tensor([0, 0, 1, 1, 0, 0]), ["x", "y"])
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles == ["x → y", "y → x"] and len(fig.axes) == 2
+    many = plots.show_mistakes(imgs, torch.ones(6), torch.zeros(6), ["x", "y"], limit=4)
+    assert len([ax for ax in many.axes if ax.images]) == 4
     assert plots.show_mistakes(imgs, torch.zeros(6), torch.zeros(6), ["x", "y"]) is None
-    assert plots.plot_class_distribution(torch.tensor([0, 1, 1]), ["a", "b"]) is not None
+
+
+def test_class_distribution_counts_each_class():
+    fig = plots.plot_class_distribution(torch.tensor([0, 2, 2, 2]), ["a", "b", "c", "d"])
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [1, 0, 3, 0]
+    assert fig.axes[0].get_title() == "Distribución de clases"

@@ -31,12 +31,13 @@ def test_invalid_profile_is_a_clear_error(monkeypatch):
 def test_smoke_budgets(monkeypatch):
     p = runtime.profile()
     assert p.device == torch.device("cpu") and not p.download and not p.pretrained
-    assert p.epochs(full=10) == 1
+    assert p.epochs(full=10) == 1 and p.epochs(full=10, smoke=6) == 6
+    assert torch.get_num_threads() == runtime.SMOKE_THREADS
     assert len(p.limit(list(range(5000)), "train")) == p.train_size
     assert len(p.limit(list(range(10)), "test")) == 10
     monkeypatch.setenv("COURSE_PROFILE", "full")
     full = runtime.profile()
-    assert full.epochs(full=10) == 10 and full.limit([1, 2, 3], "train") == [1, 2, 3]
+    assert full.epochs(full=10, smoke=6) == 10 and full.limit([1, 2, 3], "train") == [1, 2, 3]
 
 
 def test_nbgrader_execution_means_smoke_in_a_fresh_interpreter():

@@ -51,6 +51,49 @@ def test_fit_epoch_metrics_match_an_evaluation_of_the_same_weights():
     assert history.batch_loss[:len(loader)] == pytest.approx(per_batch, rel=1e-5)
 
 
+class ScriptedSteps(torch.optim.SGD):
+    """An "optimizer" whose n-th step sets the model's parameters to the n-th state of ``states``."""
+
+    def __init__(self, model, states):
+        super().__init__(model.parameters(), lr=0.1)
+        self.model, self.states = model, iter(states)
+
+    def step(self, closure=None):
+        self.model.load_state_dict(next(self.states))
+
+
+def _sign_classifier(sign):
+    """A 1 → 2 linear model that predicts class 1 for inputs of the given sign (class 0 otherwise)."""
+    model = nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-sign], [sign]], dtype=torch.float32))
+        model.bias.zero_()
+    return model.state_dict()
+
+
+def test_fit_ends_with_the_best_validated_weights_not_the_last(tmp_path):
+    x = torch.tensor([[-2.0], [-1.0], [1.0], [2.0]])
+    y = (x[:, 0] > 0).long()
+    loader = TensorLoader(x, y, batch_size=4, device="cpu")
+    good, bad = _sign_classifier(1.0), _sign_classifier(-1.0)
+    model = nn.Linear(1, 2)
+    history = training.fit(model, loader, nn.CrossEntropyLoss(), ScriptedSteps(model, [bad, good, bad]),
+                           epochs=3, device="cpu", val_loader=loader, max_batches=None,
+                           checkpoint=tmp_path / "mejor.pt")
+    assert history.val_acc == [0.0, 1.0, 0.0]
+    assert torch.equal(model.weight, good["weight"]) and torch.equal(model.bias, good["bias"])
+    assert evaluation.evaluate(model, loader, nn.CrossEntropyLoss(), "cpu")[1] == 1.0
+
+
+def test_fit_without_checkpoint_keeps_the_last_weights():
+    x, y = torch.tensor([[-1.0], [1.0]]), torch.tensor([0, 1])
+    model = nn.Linear(1, 2)
+    good, bad = _sign_classifier(1.0), _sign_classifier(-1.0)
+    training.fit(model, TensorLoader(x, y, batch_size=2, device="cpu"), nn.CrossEntropyLoss(),
+                 ScriptedSteps(model, [good, bad]), epochs=2, device="cpu", max_batches=None)
+    assert torch.equal(model.weight, bad["weight"])
+
+
 def test_snapshot_and_changed_parameters():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
     model[0].requires_grad_(False)
@@ -115,3 +158,52 @@ def test_amp_and_channels_last_do_nothing_on_the_cpu():
     assert training.prepare_model(model, "cpu", channels_last=True)[0].weight.is_contiguous()
     with training.amp_context(torch.device("cpu")):
         assert model(torch.randn(1, 3, 32, 32)).dtype == torch.float32
+
+
+def test_pretrained_model_loads_imagenet_weights_in_full_and_says_why_not_otherwise(monkeypatch):
+    import dataclasses
+
+    import torchvision
+    calls = []
+
+    def get_model(name, weights=None):
+        calls.append((name, weights))
+        if weights is not None and not online:
+            raise OSError("sin red")
+        return f"modelo {name}"
+
+    monkeypatch.setattr(torchvision.models, "get_model", get_model)
+    full = dataclasses.replace(models.profile(), pretrained=True)
+    monkeypatch.setattr(models, "profile", lambda: full)
+    online = True
+    model, weights = models.pretrained_model("squeezenet1_0")
+    assert model == "modelo squeezenet1_0" and calls == [("squeezenet1_0", weights)] and weights is not None
+    online = False
+    with pytest.warns(models.CourseWarning) as caught:
+        assert models.pretrained_model("squeezenet1_0")[0] == "modelo squeezenet1_0"
+    assert calls[-2:] == [("squeezenet1_0", weights), ("squeezenet1_0", None)]
+    message = str(caught[0].message)
+    assert "squeezenet1_0: sin pesos de ImageNet porque no se pudieron descargar (OSError: sin red)." in message
+    assert "las predicciones no significan nada." in message
+    monkeypatch.setattr(models, "profile", lambda: dataclasses.replace(full, pretrained=False))
+    with pytest.warns(models.CourseWarning, match="porque el perfil 'smoke' no descarga nada"):
+        models.pretrained_model("squeezenet1_0")
+
+
+def test_copy_weights_refuses_models_with_other_parameter_counts():
+    with pytest.raises(ValueError, match="Los modelos tienen 2 y 4 tensores de parámetros: no se pueden emparejar"):
+        models.copy_weights_in_order(nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)))
+
+
+def test_fit_records_the_mean_loss_and_accuracy_of_each_epoch():
+    x, y = torch.tensor([[-2.0], [-1.0], [1.0], [2.0], [3.0]]), torch.tensor([0, 0, 1, 1, 0])
+    model = nn.Linear(1, 2)
+    good = _sign_classifier(1.0)
+    model.load_state_dict(good)
+    loader = TensorLoader(x, y, batch_size=2, device="cpu")
+    loss_fn = nn.CrossEntropyLoss()
+    expected_loss = loss_fn(model(x), y).item()
+    history = training.fit(model, loader, loss_fn, ScriptedSteps(model, [good] * 3), epochs=1, device="cpu",
+                           max_batches=None)
+    assert history.train_loss == [pytest.approx(expected_loss)] and history.train_acc == [pytest.approx(4 / 5)]
+    assert len(history.batch_loss) == 3 and history.lr == [0.1] and len(history.seconds) == 1
