@@ -219,3 +219,14 @@ def test_suspicious_lines_name_the_cell_and_line():
         _test_cell("prueba", "import subprocess  # la prueba es del profesorado")])
     lines = tamper.suspicious_lines(nb)
     assert len(lines) == 2 and "línea 1: import subprocess" in lines[0] and "línea 2" in lines[1]
+
+
+def test_a_python_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
+    """CI and many instructors keep the checkout (and its .venv) under /tmp, which the sandbox replaces."""
+    sandbox.require()
+    env = tmp_path / "entorno"
+    env.mkdir()
+    (env / "marca.txt").write_text("visible")
+    monkeypatch.setattr(sys, "prefix", str(env))
+    proc = sandbox.run_sealed(["/bin/cat", str(env / "marca.txt")], tmp_path, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "visible"), proc.stderr

@@ -182,8 +182,9 @@ def sealed(argv: list[str], connection_dir: Path, data: Path, limits: Limits = L
     args = [*enter, shutil.which("prlimit") or "prlimit", f"--as={int(limits.memory_gb * 2**30)}",
             f"--nproc={limits.processes}", f"--fsize={limits.file_mb * 2**20}", "--core=0", "--",
             _bwrap() or "bwrap", *_namespaces(), "--uid", str(UID), "--gid", str(GID),
-            *_system_binds(), "--proc", "/proc", "--dev", "/dev",
+            # the private /tmp first: a Python environment or checkout under /tmp is bound on top of it
             "--size", scratch, "--tmpfs", "/tmp", "--size", scratch, "--tmpfs", SCRATCH,
+            *_system_binds(), "--proc", "/proc", "--dev", "/dev",
             "--ro-bind", str(library), f"{LIBRARY}/helpers",
             "--tmpfs", f"{LIBRARY}/helpers/instructor",  # the grader's own code stays out of sight
             "--bind" if writable_data else "--ro-bind", str(Path(data).resolve()), DATA,
