@@ -134,21 +134,27 @@ def test_wrong_lab_is_refused(corpus, release):
 
 # ---------------------------------------------------------------- the corpus, graded for real
 
-#: file -> (status, autograded points or None, words expected in the report). Lab 1 has 17 points.
+#: Lab 1's automatic points, and those of the tests the damaged cases break.
+_POINTS = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+           for c in build.read_notebook(lab_notebook("release", LAB)).cells
+           if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+TOP = sum(_POINTS.values())
+
+#: file -> (status, autograded points or None, words expected in the report).
 EXPECTED = {
-    "perfecto.ipynb": ("calificado", 17, []),
-    "sin_prueba.ipynb": ("calificado", 17, ["«test_maxpool_manual» borrada: restaurada"]),
-    "prueba_markdown.ipynb": ("calificado", 17, ["«test_conv_manual» convertida en markdown: restaurada"]),
-    "duplicadas.ipynb": ("calificado", 17, ["«conv_layer» duplicada", "«test_output_size» duplicada"]),
-    "sin_metadatos.ipynb": ("calificado", 17, ["celdas sin metadatos de nbgrader"]),
-    "desordenado.ipynb": ("calificado", 17, ["fuera del orden del enunciado"]),
-    "colab.ipynb": ("calificado", 17, []),
+    "perfecto.ipynb": ("calificado", TOP, []),
+    "sin_prueba.ipynb": ("calificado", TOP, ["«test_maxpool_manual» borrada: restaurada"]),
+    "prueba_markdown.ipynb": ("calificado", TOP, ["«test_conv_manual» convertida en markdown: restaurada"]),
+    "duplicadas.ipynb": ("calificado", TOP, ["«conv_layer» duplicada", "«test_output_size» duplicada"]),
+    "sin_metadatos.ipynb": ("calificado", TOP, ["celdas sin metadatos de nbgrader"]),
+    "desordenado.ipynb": ("calificado", TOP, ["fuera del orden del enunciado"]),
+    "colab.ipynb": ("calificado", TOP, []),
     # conv_layer loops forever: interrupted after the per-cell timeout; test_conv_layer (1 point) fails
-    "bucle_infinito.ipynb": ("calificado", 16, ["celda «conv_layer»: superó el tiempo máximo por celda"]),
+    "bucle_infinito.ipynb": ("calificado", TOP - _POINTS["test_conv_layer"], ["celda «conv_layer»: superó el tiempo máximo por celda"]),
     # output_size kills the kernel: the cell is disabled and the notebook re-run; test_output_size (2) fails
-    "nucleo_caido.ipynb": ("calificado", 15, ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
+    "nucleo_caido.ipynb": ("calificado", TOP - _POINTS["test_output_size"], ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
     # conv_chain eats memory until the per-student limit: disabled, re-run; test_conv_chain (1) fails
-    "memoria.ipynb": ("calificado", 16, ["celda «conv_chain» desactivada: superó el límite de memoria"]),
+    "memoria.ipynb": ("calificado", TOP - _POINTS["test_conv_chain"], ["celda «conv_chain» desactivada: superó el límite de memoria"]),
     "corrupto.ipynb": ("ilegible", None, ["no es un cuaderno de Jupyter válido"]),
     "vacio.ipynb": ("ilegible", None, ["archivo vacío"]),
     "otro_lab.ipynb": ("otro laboratorio", None, ["no es una entrega de lab1_convolutions"]),
@@ -174,7 +180,7 @@ def test_damaged_file_ends_as_expected(graded_corpora, name):
     if name.endswith(".ipynb"):
         row = {r["estudiante"]: r for r in _csv(run.csv)}[Path(name).stem]
         assert row["puntos_automaticos"] == ("" if score is None else f"{score:g}"), (name, row)
-        assert (row["estado"], row["maximo_automatico"], row["revisar"]) == (status, "17", "")
+        assert (row["estado"], row["maximo_automatico"], row["revisar"]) == (status, f"{TOP:g}", "")
 
 
 @pytest.mark.slow
@@ -243,7 +249,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     assert [r for r in after if r[0] not in changed] == [r for r in before if r[0] not in changed]
     rows = {r["estudiante"]: r for r in _csv(resub.csv)}
     assert rows["perfecto"]["puntos_automaticos"] == "0"
-    assert rows["duplicadas"]["puntos_automaticos"] == "17"
+    assert rows["duplicadas"]["puntos_automaticos"] == f"{TOP:g}"
     assert rows["desordenado"]["puntos_respuestas_escritas"] == "2"  # the unchanged answer keeps its score
     assert rows["desordenado"]["respuestas_escritas_pendientes"] == "1"  # the changed one waits again
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", "dl-curso") as gb:

@@ -38,7 +38,7 @@ def test_every_trick_gets_no_points_and_is_named(graded_corpora, case):
 
 def test_honest_perfect_notebook_keeps_every_point_unflagged(graded_corpora):
     row = _rows(graded_corpora.run)["perfecto"]
-    assert row["puntos_automaticos"] == row["maximo_automatico"] == "17"
+    assert row["puntos_automaticos"] == row["maximo_automatico"] != "0"
     assert row["revisar"] == ""
 
 
