@@ -257,7 +257,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
         assert gb.find_grade(written[1], LAB, LAB, "desordenado").manual_score is None
         assert not gb.find_comment(written[1], LAB, LAB, "desordenado").manual_comment
     notes = " ".join({f.name: f for f in resub.files}["desordenado.ipynb"].notes)
-    assert f"«{written[1]}» cambió" in notes and f"«{written[0]}»" in notes.split("se conservan")[1]
+    assert f"«{written[1]}» cambió" in notes and f"«{written[0]}»" in notes.split("se conservan tus notas")[1]
     assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == "sin cambios"
 
 
