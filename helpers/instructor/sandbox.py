@@ -110,8 +110,8 @@ def _system_binds() -> list[str]:
         path = f"/etc/{name}"
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
-    python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    python |= {os.path.realpath(sys.prefix) if os.path.islink(sys.prefix) else sys.prefix}
+    # both the real paths and the venv's own path (the interpreter is started by the latter)
+    python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} | {sys.prefix}
     for path in sorted(python):
         args += ["--ro-bind", path, path]
     return args
