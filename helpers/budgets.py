@@ -36,24 +36,25 @@ FER_MODELS = (
 )
 
 #: Where and when ``MEASURED`` was measured (``python benchmarks/bench_budgets.py --labs lab5_fer2013``).
-MEASURED_ON = "una CPU AMD EPYC (1 hilo de PyTorch, máquina compartida)"
+MEASURED_ON = "una CPU AMD EPYC de 2 núcleos (2 hilos de PyTorch, sin GPU)"
 #: Seconds per batch measured on ``MEASURED_ON``: ``(training batch of 64, evaluation batch of 256)``.
 MEASURED = {
-    "DenseNet-BC-100 θ=0.3": (28.749, 79.514),
-    "DenseNet-BC-100 θ=0.5": (23.552, 75.089),
-    "DenseNet-BC-100 θ=0.7": (29.131, 95.041),
-    "ResNet v1-104": (11.913, 19.565),
-    "ResNet v2-155": (22.162, 36.005),
+    "DenseNet-BC-100 θ=0.3": (5.043, 12.215),
+    "DenseNet-BC-100 θ=0.5": (5.209, 13.558),
+    "DenseNet-BC-100 θ=0.7": (5.446, 13.878),
+    "ResNet v1-104": (2.059, 5.516),
+    "ResNet v2-155": (5.401, 7.352),
 }
 
 #: NVIDIA T4's published FP32 peak (datasheet), in TFLOPS: a free Colab GPU.
 T4_FP32_TFLOPS = 8.1
 #: ESTIMATE of how many times faster a Colab T4 is than ``MEASURED_ON``: ``T4_FP32_TFLOPS`` over the
 #: FP32 matrix-multiply rate the benchmark measured on ``MEASURED_ON`` in the same run and thread
-#: count (76 GFLOPS): 8100 / 76 ≈ 107. Mixed precision could make the T4 faster and small kernels
+#: count (158 GFLOPS with 2 threads): 8100 / 158 ≈ 51. Mixed precision could make the T4 faster and small kernels
 #: slower; it is a ratio, not a measurement. (Cross-check: the original course's Keras notebook took
-#: 11-12 s per epoch of lab 4's B on Colab; this factor predicts 13 s.)
-T4_ESTIMATE_FACTOR = 107.0
+#: 11-12 s per epoch of lab 4's B on Colab; this factor predicts 5 s, so a real T4 may be about twice as
+#: slow as estimated: ``SESSION_MARGIN`` leaves room for that.)
+T4_ESTIMATE_FACTOR = 51.0
 #: Longest free Colab session (Colab's FAQ: "at most 12 hours", and often less, depending on usage).
 COLAB_SESSION_HOURS = 12.0
 #: The five models' estimated training must fit in the session divided by this margin.
