@@ -69,6 +69,30 @@ def plot_histories(histories: dict):
     return fig
 
 
+def plot_lr_sweep(results: dict):
+    """Loss against learning rate on a log axis, from ``{rate: loss}``; rates whose loss is not a finite
+    number (training diverged) are marked with a cross at the top of the panel. Rates must be positive."""
+    rates = sorted(results)
+    if not rates or rates[0] <= 0:
+        raise ValueError("plot_lr_sweep necesita tasas positivas (el eje es logarítmico): "
+                         f"se recibieron {rates}.")
+    losses = np.array([float(results[r]) for r in rates])
+    finite = np.isfinite(losses)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(np.array(rates)[finite], losses[finite], "o-", label="pérdida media")
+    if not finite.all():
+        top = losses[finite].max() * 1.1 if finite.any() else 1.0
+        ax.plot(np.array(rates)[~finite], np.full((~finite).sum(), top), "rx", markersize=10,
+                label="diverge (no es un número finito)")
+    ax.set_xscale("log")
+    ax.set_xlabel("tasa de aprendizaje")
+    ax.set_ylabel("pérdida")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
 def plot_confusion_matrix(cm, class_names, normalize: bool = True):
     """Heat map of a confusion matrix (rows: true class), normalised per row by default."""
     cm = torch.as_tensor(cm).float()

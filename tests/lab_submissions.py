@@ -292,6 +292,14 @@ def most_confused_pair(cm):
     fila, columna = divmod(int(torch.argmax(fuera)), cm.shape[1])
     return fila, columna
 """,
+    "lr_sweep": """\
+def lr_sweep(make_model, loader, rates, loss_fn, device="cpu"):
+    def una_tasa(lr):
+        red = make_model().to(device)
+        perdidas = torch.tensor(train_epoch(red, loader, loss_fn, optim.SGD(red.parameters(), lr), device))
+        return perdidas.mean().item()
+    return {lr: una_tasa(lr) for lr in rates}
+""",
 })
 
 LAB2_LOOPS = Submission("capas sueltas con F, recuento con bucles de Python, cuentas a mano", {
@@ -361,11 +369,30 @@ print("capa    entrada   salida   mapas")
 for capa, (entra, sale, mapas) in cnn_feature_sizes(28).items():
     print(f"{capa:<6} {entra:>4}×{entra:<4} {sale:>3}×{sale:<4} {mapas:>4}")
 """,
+    "lr_sweep": """\
+def lr_sweep(make_model, loader, rates, loss_fn, device="cpu"):
+    salida = dict()
+    for i in range(len(rates)):
+        red = make_model()
+        red.to(device)
+        perdidas = train_epoch(red, loader, loss_fn, optim.SGD(params=red.parameters(), lr=rates[i]), device)
+        salida[rates[i]] = sum(perdidas) / len(perdidas)
+    return salida
+""",
 })
 
 LAB2_SWAPPED = Submission("un error: most_confused_pair devuelve (predicho, verdadero)", {
     "most_confused": LAB2_SEQUENTIAL.cells["most_confused"].replace("return fila, columna", "return columna, fila"),
 }, loses={"test_most_confused"})
+
+LAB2_ONE_NET = Submission("un error: lr_sweep entrena la misma red con todas las tasas", {
+    "lr_sweep": """\
+def lr_sweep(make_model, loader, rates, loss_fn, device="cpu"):
+    red = make_model().to(device)
+    return {lr: float(np.mean(train_epoch(red, loader, loss_fn, optim.SGD(red.parameters(), lr=lr), device)))
+            for lr in rates}
+""",
+}, loses={"test_lr_sweep"})
 
 # --------------------------------------------------------------------------- lab 3
 
@@ -832,7 +859,8 @@ LAB5_SCHEDULE_OFF_BY_ONE = Submission("un error: lr_schedule recorta al llegar a
 SUBMISSIONS = {
     "lab1_convolutions": {"bucles": LAB1_LOOPS, "secuencial": LAB1_FLAT, "sin_sesgo": LAB1_NO_BIAS,
                           "sin_relu": LAB1_NO_RELU},
-    "lab2_mnist": {"secuencial": LAB2_SEQUENTIAL, "bucles": LAB2_LOOPS, "pareja_al_reves": LAB2_SWAPPED},
+    "lab2_mnist": {"secuencial": LAB2_SEQUENTIAL, "bucles": LAB2_LOOPS, "pareja_al_reves": LAB2_SWAPPED,
+                   "una_sola_red": LAB2_ONE_NET},
     "lab3_vgg16": {"bucles": LAB3_LOOPS, "otras_transformaciones": LAB3_OTHER, "menos_cero": LAB3_MINUS_ZERO},
     "lab4_cifar10_transfer": {"funcional": LAB4_FUNCTIONAL, "ordereddict": LAB4_OTHER,
                               "todos_los_parametros": LAB4_ALL_PARAMS},

@@ -101,3 +101,19 @@ def test_class_distribution_counts_each_class():
     fig = plots.plot_class_distribution(torch.tensor([0, 2, 2, 2]), ["a", "b", "c", "d"])
     assert [bar.get_height() for bar in fig.axes[0].patches] == [1, 0, 3, 0]
     assert fig.axes[0].get_title() == "Distribución de clases"
+
+
+def test_lr_sweep_plots_finite_losses_in_rate_order_and_marks_divergence():
+    fig = plots.plot_lr_sweep({1.0: float("nan"), 1e-3: 2.3, 1e-1: 0.4, 1e-2: 1.1, 10.0: float("inf")})
+    ax = fig.axes[0]
+    curve, crosses = ax.lines
+    assert ax.get_xscale() == "log"
+    assert list(curve.get_xdata()) == [1e-3, 1e-2, 1e-1] and list(curve.get_ydata()) == [2.3, 1.1, 0.4]
+    assert list(crosses.get_xdata()) == [1.0, 10.0]
+    assert all(y > 2.3 for y in crosses.get_ydata())  # above every finite loss
+    plt.close(fig)
+    fig = plots.plot_lr_sweep({1e-3: 2.3, 1e-2: 1.1})
+    assert len(fig.axes[0].lines) == 1  # nothing diverged: no crosses
+    plt.close(fig)
+    with pytest.raises(ValueError, match="tasas positivas"):
+        plots.plot_lr_sweep({0.0: 2.3, 1e-2: 1.1})
