@@ -1,6 +1,7 @@
 """The training loop every lab uses: progress bar, per-batch losses, per-epoch metrics, checkpoints."""
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -52,7 +53,7 @@ def prepare_model(model: torch.nn.Module, device, channels_last: bool = False) -
 
 def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 1, device=None,
         val_loader=None, scheduler=None, max_batches: int | None = -1, checkpoint: str | Path | None = None,
-        amp: bool = True, channels_last: bool = False) -> History:
+        amp: bool = True, channels_last: bool = False, resume: str | Path | None = None) -> History:
     """Train ``model`` for ``epochs`` and return its :class:`History`.
 
     Each epoch shows a progress bar, keeps every batch's loss and, with ``val_loader``, evaluates loss
@@ -61,13 +62,20 @@ def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 
     (or training loss without validation) are saved there and loaded back at the end. On CUDA the
     model trains in mixed precision (``amp``) and, if asked, ``channels_last`` (see
     :func:`prepare_model`); on the CPU neither applies.
+
+    With ``resume``, the whole state of the run (weights, optimiser, scheduler, history, random
+    generators, the best score) is written to that file after every epoch; a later call with the same
+    file and ``epochs`` (a new Colab session, say) goes on from the next epoch, so an interrupted run
+    ends as an uninterrupted one would.
     """
     device = torch.device(device) if device is not None else profile().device
     max_batches = profile().max_batches if max_batches == -1 else max_batches
     model = prepare_model(model, device, channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=amp and device.type == "cuda")
-    history, best = History(), None
-    for epoch in range(epochs):
+    history, best, first = History(), None, 0
+    if resume is not None:
+        first, history, best = _resume(resume, epochs, model, optimizer, scheduler, scaler, train_loader, device)
+    for epoch in range(first, epochs):
         model.train()
         start, seen, losses = time.perf_counter(), 0, []
         # loss and hits stay on the device; the host reads them once per epoch, not once per batch
@@ -114,9 +122,52 @@ def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 
             summary += f"; validación: pérdida {history.val_loss[-1]:.4f}, exactitud {history.val_acc[-1]:.2%}"
         if not profile().is_smoke:
             tqdm.write(summary)
+        if resume is not None:
+            _save_state(resume, epoch + 1, epochs, model, optimizer, scheduler, scaler, train_loader, history, best)
     if checkpoint is not None:
         model.load_state_dict(torch.load(checkpoint, map_location=device))
     return history
+
+
+def _generators(loader) -> list[torch.Generator]:
+    """The random generators a run draws from: the global one and the loader's own (shuffling, augmentation)."""
+    own = getattr(loader, "generator", None)
+    return [torch.default_generator] + ([own] if isinstance(own, torch.Generator) else [])
+
+
+def _save_state(path, done: int, epochs: int, model, optimizer, scheduler, scaler, loader, history, best) -> None:
+    """Write everything :func:`fit` needs to go on after epoch ``done``, atomically (never half a file)."""
+    state = {"epochs": epochs, "done": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+             "scaler": scaler.state_dict(), "history": asdict(history), "best": best,
+             "generators": [g.get_state() for g in _generators(loader)]}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".parcial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def _resume(path, epochs: int, model, optimizer, scheduler, scaler, loader, device) -> tuple[int, History, float | None]:
+    """Load the state :func:`_save_state` wrote, if it belongs to a run of ``epochs``: (next epoch, history, best)."""
+    path = Path(path)
+    if not path.exists():
+        return 0, History(), None
+    state = torch.load(path, map_location=device, weights_only=False)
+    if state.get("epochs") != epochs:
+        print(f"{path} es de un entrenamiento de {state.get('epochs')} épocas, no de {epochs}: se empieza de cero.")
+        return 0, History(), None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    for generator, saved in zip(_generators(loader), state["generators"]):
+        generator.set_state(saved.cpu() if generator.device.type == "cpu" else saved)
+    done = state["done"]
+    print(f"Se reanuda el entrenamiento guardado en {path}: {done} de {epochs} épocas hechas"
+          + (", sigue en la época " + str(done + 1) if done < epochs else ", ya estaba terminado") + ".")
+    return done, History(**state["history"]), state["best"]
 
 
 def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:

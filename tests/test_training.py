@@ -207,3 +207,45 @@ def test_fit_records_the_mean_loss_and_accuracy_of_each_epoch():
                            max_batches=None)
     assert history.train_loss == [pytest.approx(expected_loss)] and history.train_acc == [pytest.approx(4 / 5)]
     assert len(history.batch_loss) == 3 and history.lr == [0.1] and len(history.seconds) == 1
+
+
+def _resumable_run(tmp_path, stop_after=None):
+    """A small run of 4 epochs with shuffling, augmentation, a scheduler and validation, resumable in
+    ``tmp_path``; with ``stop_after``, the session "dies" (an exception) during the epoch after that one."""
+    tmp_path.mkdir(exist_ok=True)
+    seed_everything(0)
+    x, y = torch.randn(48, 1, 6, 6), torch.randint(0, 3, (48,))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 16), nn.ReLU(), nn.Linear(16, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5 ** epoch)  # as lab 5 schedules
+    loader = TensorLoader(x, y, batch_size=8, shuffle=True, augment=lambda b: b + 0.1 * torch.randn_like(b), seed=0)
+    calls = []
+
+    def loss_fn(out, target):
+        calls.append(1)
+        if stop_after is not None and len(calls) > 8 * stop_after:  # 6 training and 2 validation batches an epoch
+            raise KeyboardInterrupt("la sesión de Colab se cortó")
+        return nn.functional.cross_entropy(out, target)
+
+    history = training.fit(model, loader, loss_fn, optimizer, epochs=4, device="cpu", scheduler=scheduler,
+                           val_loader=TensorLoader(x[:16], y[:16], batch_size=8), max_batches=None,
+                           checkpoint=tmp_path / "mejor.pt", resume=tmp_path / "estado.pt")
+    return model, history
+
+
+def test_fit_resumes_an_interrupted_run_exactly_where_it_stopped(tmp_path, capsys):
+    straight, straight_history = _resumable_run(tmp_path / "seguido")
+    with pytest.raises(KeyboardInterrupt):
+        _resumable_run(tmp_path / "cortado", stop_after=2)
+    resumed, resumed_history = _resumable_run(tmp_path / "cortado")  # a new session: new objects, same files
+    assert "2 de 4 épocas hechas" in capsys.readouterr().out
+    assert len(resumed_history.train_loss) == 4 and len(resumed_history.batch_loss) == 24
+    assert resumed_history.lr == straight_history.lr  # the scheduler went on, not back to the start
+    for field in ("batch_loss", "train_loss", "val_acc"):
+        assert getattr(resumed_history, field) == pytest.approx(getattr(straight_history, field), rel=1e-5)
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+    # a finished run is not trained again, and a state for another number of epochs is not taken
+    again, _ = _resumable_run(tmp_path / "cortado")
+    assert "ya estaba terminado" in capsys.readouterr().out
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), again.state_dict().values()))
