@@ -134,3 +134,23 @@ def plot_class_distribution(labels, class_names, title: str = "Distribución de 
     ax.set_ylabel("ejemplos")
     fig.tight_layout()
     return fig
+
+
+def show_saliency(images, maps, titles=None, size: float = 2.0):
+    """Each image (top row) above its saliency map (bottom row, brighter = the class score depends more on
+    that pixel); ``maps`` are ``(H, W)`` tensors or arrays, one per image. Return the figure."""
+    if len(images) != len(maps):
+        raise ValueError(f"show_saliency necesita un mapa por imagen: {len(images)} imágenes y {len(maps)} mapas.")
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size), squeeze=False)
+    for i in range(n):
+        top, bottom = axes[0, i], axes[1, i]
+        top.imshow(_as_image(images[i]), cmap="gray")
+        bottom.imshow(_as_image(maps[i]), cmap="hot")
+        if titles is not None:
+            top.set_title(str(titles[i]), fontsize=9)
+        top.axis("off")
+        bottom.axis("off")
+    axes[1, 0].set_title("saliencia", fontsize=9, loc="left")
+    fig.tight_layout()
+    return fig

@@ -774,6 +774,19 @@ def make_optimizer(model, total_epochs, base_lr=1e-3):
 
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=factor)
 """,
+    "saliency": """\
+def saliency_map(model, image, target=None):
+    model.eval()
+    entrada = image.clone().detach()
+    entrada.requires_grad = True
+    salida = model(entrada[None])
+    if target is None:
+        target = salida.argmax(dim=1).item()
+    salida[0, target].backward()
+    mapa = entrada.grad.abs()
+    model.zero_grad()
+    return mapa.max(dim=0).values
+""",
 })
 
 LAB5_SEQUENTIAL = Submission("nn.Sequential con capas añadidas en bucle, ModuleList y Sequential del bloque", {
@@ -845,6 +858,15 @@ class ResNetV2(nn.Module):
     def forward(self, x):
         return self.red(x)
 """,
+    "saliency": """\
+def saliency_map(model, image, target=None):
+    model.train(False)
+    x = image.unsqueeze(0).detach().requires_grad_()
+    puntuaciones = model(x).squeeze(0)
+    clase = puntuaciones.argmax().item() if target is None else target
+    gradiente = torch.autograd.grad(puntuaciones[clase], [x])[0].squeeze(0)
+    return torch.stack([c.abs() for c in gradiente]).max(0)[0]
+""",
 })
 
 LAB5_NO_INNER_RELU = Submission("un error: al cuello de botella de DenseNet le falta la ReLU interior", {
@@ -856,6 +878,10 @@ LAB5_SCHEDULE_OFF_BY_ONE = Submission("un error: lr_schedule recorta al llegar a
     "lr_schedule": LAB5_ATTRIBUTES.cells["lr_schedule"].replace(" + 1e-9", " - 1e-9"),
 }, loses={"test_lr_schedule"})
 
+LAB5_SIGNED_SALIENCY = Submission("un error: saliency_map devuelve el gradiente con signo, sin valor absoluto", {
+    "saliency": LAB5_SEQUENTIAL.cells["saliency"].replace("c.abs() for c in gradiente", "c for c in gradiente"),
+}, loses={"test_saliency"})
+
 SUBMISSIONS = {
     "lab1_convolutions": {"bucles": LAB1_LOOPS, "secuencial": LAB1_FLAT, "sin_sesgo": LAB1_NO_BIAS,
                           "sin_relu": LAB1_NO_RELU},
@@ -865,5 +891,5 @@ SUBMISSIONS = {
     "lab4_cifar10_transfer": {"funcional": LAB4_FUNCTIONAL, "ordereddict": LAB4_OTHER,
                               "todos_los_parametros": LAB4_ALL_PARAMS},
     "lab5_fer2013": {"atributos": LAB5_ATTRIBUTES, "secuencial": LAB5_SEQUENTIAL, "sin_relu": LAB5_NO_INNER_RELU,
-                     "corte_adelantado": LAB5_SCHEDULE_OFF_BY_ONE},
+                     "corte_adelantado": LAB5_SCHEDULE_OFF_BY_ONE, "saliencia_con_signo": LAB5_SIGNED_SALIENCY},
 }

@@ -117,3 +117,18 @@ def test_lr_sweep_plots_finite_losses_in_rate_order_and_marks_divergence():
     plt.close(fig)
     with pytest.raises(ValueError, match="tasas positivas"):
         plots.plot_lr_sweep({0.0: 2.3, 1e-2: 1.1})
+
+
+def test_saliency_shows_each_image_above_its_own_map():
+    images = [torch.full((1, 4, 4), float(i)) for i in range(3)]
+    maps = [torch.arange(16.0).reshape(4, 4) * (i + 1) for i in range(3)]
+    fig = plots.show_saliency(images, maps, titles=["a", "b", "c"])
+    axes = np.array(fig.axes).reshape(2, 3)
+    for i in range(3):
+        assert np.array_equal(axes[0, i].images[0].get_array(), images[i][0].numpy())
+        assert np.array_equal(axes[1, i].images[0].get_array(), maps[i].numpy())
+        assert axes[0, i].get_title() == "abc"[i]
+    assert axes[1, 0].images[0].get_cmap().name == "hot"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="un mapa por imagen"):
+        plots.show_saliency(images, maps[:2])
