@@ -21,7 +21,7 @@ def cmd_grade(args) -> None:
     result = grading.grade_class(args.lab, Path(args.submissions), Path(args.workdir) / args.lab, jobs=args.jobs,
                                  pattern=args.pattern, cell_timeout=args.cell_timeout,
                                  notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
-                                 sandboxed=not args.no_sandbox, due_date=args.due_date)
+                                 sandboxed=not args.no_sandbox, due_date=args.due_date, cluster=args.cluster)
     print(grading.grade_table(result.grades))
     print()
     print(result.problems())
@@ -105,6 +105,9 @@ def main(argv=None) -> int:
     p.add_argument("--due-date", type=due_date, default=None,
                    help="fecha límite de la tarea (2026-11-20 23:59, hora local): se guarda en el libro de notas "
                         "y course export aplica la penalización por retraso que diga nbgrader_config.py")
+    p.add_argument("--cluster", metavar="DIRECCIÓN", default=None,
+                   help="califica en los trabajadores de un clúster de Dask ya en marcha (tcp://HOST:8786) en vez "
+                        "de en este ordenador; --jobs no se usa")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("export", help="notas finales y retroalimentación para subir a Moodle o Canvas")

@@ -151,7 +151,8 @@ class ClassResult:
 
 # --------------------------------------------------------------------------- course folders
 
-def _fingerprint(lab: str) -> str:
+def fingerprint(lab: str) -> str:
+    """A digest of ``lab``'s source folder: a changed answer key or test means a new version of the lab."""
     digest = hashlib.sha256()
     folder = lab_notebook("source", lab).parent
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -198,7 +199,7 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     what was written; anything else (a changed file, a file added) rebuilds it.
     """
     template = workdir / "_plantilla"
-    stamp = f"{_fingerprint(lab)}/{settings.key()}/{settings.data}"
+    stamp = f"{fingerprint(lab)}/{settings.key()}/{settings.data}"
     if verified_template(template) == stamp:
         return template
     shutil.rmtree(template, ignore_errors=True)
@@ -223,7 +224,7 @@ def verified_template(template: Path) -> str | None:
 
 def prepare_course(lab: str, workdir: Path, template: Path, log=print) -> None:
     """Make ``workdir`` the main course folder; a gradebook for an older version of the lab is set aside."""
-    stamp = _fingerprint(lab)
+    stamp = fingerprint(lab)
     mark = workdir / "huella.txt"
     if mark.exists() and mark.read_text() != stamp and (workdir / "gradebook.db").exists():
         old = workdir / f"gradebook.{time.strftime('%Y%m%d-%H%M%S')}.db"
@@ -632,11 +633,14 @@ def _write_atomically(path: Path, text: str) -> None:
 def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, pattern: str | None = None,
                 cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT,
                 memory_gb: float = MEMORY_GB, sandboxed: bool = True, due_date: datetime | None = None,
-                log=print) -> ClassResult:
+                cluster: str | None = None, log=print) -> ClassResult:
     """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``.
 
     ``due_date`` (aware, or naive in local time) is stored as the assignment's due date, so that
     nbgrader knows how late each submission's date is (the penalty is applied by ``course export``).
+
+    With ``cluster`` (a Dask scheduler's address) the students are graded by that cluster's workers
+    (see :mod:`helpers.instructor.cluster`) instead of ``jobs`` local threads; the merge is the same.
 
     Unless ``sandboxed`` is False (the instructor trusts every student), each kernel runs sealed
     (see :mod:`helpers.instructor.sandbox`) and :class:`sandbox.SandboxUnavailable` is raised where
@@ -650,6 +654,10 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     workdir = Path(workdir).resolve()
     if sandboxed:
         sandbox.require()
+    if cluster:  # an unreachable scheduler is said now, not after the template is built
+        from .cluster import connect
+
+        connect(cluster).close()
     settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
                         sandbox.data_folder() if sandboxed else None)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -694,7 +702,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         original = workdir / "entregas" / f.student / f"{lab}.ipynb"
         original.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f.path, original)
-        key = f"{_digest(repaired.nb)}/{_fingerprint(lab)}/{settings.key()}"
+        key = f"{_digest(repaired.nb)}/{fingerprint(lab)}/{settings.key()}"
         if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
             f.status = STATUS_UNCHANGED
             f.notes = list(state[f.student].get("notas", f.notes))
@@ -703,21 +711,19 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         queue[f.student] = (f, repaired.nb)
 
     if queue:
-        log(f"Calificando {len(queue)} entregas de {lab} con {settings.jobs} procesos en paralelo"
+        log(f"Calificando {len(queue)} entregas de {lab} "
+            + (f"en los trabajadores del clúster {cluster}" if cluster else f"con {settings.jobs} procesos en paralelo")
             + (", cada una aislada..." if sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
     scratch = workdir / "_trabajo"
     secret = hidden_lines(lab)
-    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        futures = {pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings): sid
-                   for sid, (_, nb) in sorted(queue.items())}
-        for future in as_completed(futures):  # each merged at once, by this thread alone
-            sid = futures[future]
-            f, nb, outcome = *queue[sid], future.result()
-            _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
-            if f.status == STATUS_GRADED:
-                state[sid] = {"clave": f"{_digest(nb)}/{_fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                              "notas": f.notes, "revisar": f.review, **arrival(f)}
-                _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+    students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
+    for sid, outcome in _graded(lab, students, template, scratch, settings, cluster):  # merged one by one, here
+        f, nb = queue[sid]
+        _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
+        if f.status == STATUS_GRADED:
+            state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
+                          "notas": f.notes, "revisar": f.review, **arrival(f)}
+            _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
     grades = {g.student: g for g in read_grades(lab, workdir)}
@@ -741,6 +747,21 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     result.seconds = time.perf_counter() - start
     result.report.write_text(result.problems() + "\n")
     return result
+
+
+def _graded(lab: str, students: list, template: Path, scratch: Path, settings: Settings, cluster: str | None):
+    """Yield ``(student, Outcome)`` as each of ``students`` (``(id, notebook)``) is graded: by local
+    threads, or by the workers of the Dask cluster at ``cluster``."""
+    if cluster:
+        from .cluster import grade_on_cluster  # imports this module: only when asked for
+
+        yield from grade_on_cluster(cluster, lab, students, scratch, settings)
+        return
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        futures = {pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings): sid
+                   for sid, nb in students}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def arrival(f: collecting.Submission) -> dict:

@@ -1,0 +1,49 @@
+"""``course grade --cluster``: the same grading on the workers of a real (local) Dask cluster."""
+import nbformat
+import pytest
+
+from helpers.instructor import build, cli, cluster, grading
+from helpers.instructor.sandbox import SandboxUnavailable, require
+
+LAB = "lab1_convolutions"
+
+
+def test_an_unreachable_scheduler_is_a_spanish_error_before_any_work(tmp_path, capsys):
+    folder = tmp_path / "entregas"
+    build.write_notebook(build.demo_submissions(LAB)["perfecto"], folder / "ana.ipynb")
+    code = cli.main(["grade", LAB, str(folder), "--workdir", str(tmp_path / "curso"), "--no-sandbox",
+                     "--cluster", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "No se pudo conectar con el planificador de Dask en tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert not (tmp_path / "curso" / LAB / "_plantilla").exists()  # nothing was built for nothing
+
+
+def test_a_worker_with_another_version_of_the_lab_refuses_to_grade():
+    nb = build.demo_submissions(LAB)["perfecto"]
+    settings = grading.Settings(jobs=1, sandboxed=False)
+    outcome, packed = cluster.grade_remotely(LAB, "ana", nbformat.writes(nb), "otra-version/limites", settings)
+    assert packed == b"" and outcome.grades == {}
+    assert "otra versión de lab1_convolutions" in outcome.error and "misma copia del curso" in outcome.error
+
+
+@pytest.mark.slow
+def test_a_local_cluster_of_two_workers_grades_exactly_as_two_local_jobs(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    try:
+        require()
+        sealed = True
+    except SandboxUnavailable:
+        sealed = False
+    folder = tmp_path / "entregas"
+    for name, nb in build.demo_submissions(LAB).items():  # perfect, blank, half done
+        build.write_notebook(nb, folder / f"{name}.ipynb")
+    local = grading.grade_class(LAB, folder, tmp_path / "local", jobs=2, sandboxed=sealed, log=lambda *_: None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        remote = grading.grade_class(LAB, folder, tmp_path / "cluster", sandboxed=sealed, cluster=lc.scheduler_address,
+                                     log=lambda *_: None)
+    assert len(local.grades) == 3 and {g.status for g in remote.grades} == {grading.STATUS_GRADED}
+    assert grading.gradebook_dump(LAB, tmp_path / "cluster") == grading.gradebook_dump(LAB, tmp_path / "local")
+    assert remote.csv.read_text() == local.csv.read_text()
+    for g in remote.grades:  # feedback written from the files the workers sent back
+        assert (tmp_path / "cluster" / "feedback" / g.student / LAB / f"{LAB}.html").exists()
