@@ -128,12 +128,15 @@ def test_cli_wires_every_grade_option(monkeypatch, tmp_path):
 
     monkeypatch.setattr(cli.grading, "grade_class", lambda *a, **k: seen.update(args=a, **k) or Result())
     cli.main(["grade", "lab2_mnist", "entregas", "--workdir", str(tmp_path), "--jobs", "3", "--pattern", "canvas",
-              "--cell-timeout", "11", "--notebook-timeout", "222", "--memory", "3.5", "--no-sandbox"])
+              "--cell-timeout", "11", "--notebook-timeout", "222", "--memory", "3.5", "--no-sandbox",
+              "--cluster", "tcp://planificador:8786"])
+    assert seen["cluster"] == "tcp://planificador:8786"
     assert seen["args"] == ("lab2_mnist", Path("entregas"), tmp_path / "lab2_mnist")
     assert (seen["jobs"], seen["pattern"], seen["cell_timeout"], seen["notebook_timeout"], seen["memory_gb"],
             seen["sandboxed"]) == (3, "canvas", 11, 222, 3.5, False)
     cli.main(["grade", "lab2_mnist", "entregas", "--workdir", str(tmp_path)])
     assert seen["sandboxed"] is True and seen["cell_timeout"] == 120 and seen["notebook_timeout"] == 900
+    assert seen["cluster"] is None
 
 
 # ---------------------------------------------------------------- tripwires
