@@ -75,3 +75,14 @@ def test_check_gpu_explains_in_spanish_only_in_full_without_cuda(capsys):
     assert "Cambiar tipo de entorno de ejecución" in capsys.readouterr().out
     full_on_gpu = dataclasses.replace(smoke, name="full", device=torch.device("cuda"))
     assert checks.check_gpu(full_on_gpu) and capsys.readouterr().out == ""
+
+
+def test_messages_name_the_result_or_the_model_when_no_name_is_given():
+    frozen = torch.nn.Linear(3, 2)
+    frozen.weight.requires_grad_(False)
+    with pytest.raises(AssertionError, match=r"^El modelo: se esperaban 9 parámetros, tiene 8 "):
+        checks.check_parameter_count(frozen, 9)  # by default every parameter counts, frozen or not
+    with pytest.raises(AssertionError, match=r"^El resultado: los valores no coinciden"):
+        checks.check_close([1.0], [2.0])
+    with pytest.raises(AssertionError, match=r"^El resultado: se esperaba la forma"):
+        checks.check_shape(torch.zeros(2), (3,))

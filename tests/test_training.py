@@ -249,3 +249,15 @@ def test_fit_resumes_an_interrupted_run_exactly_where_it_stopped(tmp_path, capsy
     again, _ = _resumable_run(tmp_path / "cortado")
     assert "ya estaba terminado" in capsys.readouterr().out
     assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), again.state_dict().values()))
+
+
+def test_count_parameters_counts_frozen_ones_unless_asked_not_to():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    model[0].requires_grad_(False)
+    assert models.count_parameters(model) == 11
+    assert models.count_parameters(model, trainable_only=True) == 3
+
+
+def test_confusion_matrix_is_square_even_when_the_last_classes_never_appear():
+    cm = evaluation.confusion_matrix(torch.tensor([0, 1, 0]), torch.tensor([0, 0, 1]), num_classes=4)
+    assert cm.tolist() == [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
