@@ -1,11 +1,21 @@
-"""Seconds to autograde one submission of every lab, one after the other, on this machine.
+"""What grading one student costs, against running the notebook itself, per lab, side by side.
 
-    python benchmarks/bench_autograde.py [LAB ...]
+    python benchmarks/bench_autograde.py [LAB ...] [--no-sandbox]
 
-Each lab's perfect submission (the release with the key's answers) is graded alone with
-``--jobs 1`` in a fresh work folder, so the time is nbgrader plus the notebook itself in the smoke
-profile.
+For each lab, with its perfect submission (the release with the key's answers) and the smoke profile:
+
+- **cuaderno solo**: the notebook executed with nbclient in a fresh kernel (kernel start, imports,
+  every cell), as a student's would be, without nbgrader;
+- **primer estudiante**: ``course grade`` of that one notebook in a fresh work folder (template,
+  stand-in data, nbgrader, sandbox, feedback, gradebook);
+- **uno más**: ``course grade`` of one more student in the same folder (the template is reused).
+
+It prints the three times and the ratios to the notebook alone. Issue 17's goals: one more student at
+most 1.15x, the first at most 1.5x. (Times depend on the machine's load: compare within one run.)
 """
+import argparse
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -13,24 +23,53 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import nbclient  # noqa: E402
+
+from helpers.course import existing_labs, lab_notebook  # noqa: E402
 from helpers.instructor import build, grading  # noqa: E402
-from helpers.course import existing_labs  # noqa: E402
 
 
-def main(labs: list[str]) -> None:
-    rows = []
-    for lab in labs or existing_labs():
+def notebook_alone(lab: str, tmp: Path) -> float:
+    """Seconds to execute ``lab``'s perfect submission in a fresh kernel, smoke profile, no nbgrader."""
+    folder = tmp / "solo"
+    shutil.copytree(lab_notebook("release", lab).parent, folder)
+    nb = build.demo_submissions(lab)["perfecto"]
+    os.environ["COURSE_PROFILE"] = "smoke"
+    os.environ["PYTHONPATH"] = build.nbgrader_env()["PYTHONPATH"]
+    start = time.perf_counter()
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                            allow_errors=False).execute()
+    return time.perf_counter() - start
+
+
+def graded(lab: str, student: str, tmp: Path, sandboxed: bool) -> float:
+    """Seconds ``course grade`` takes to grade ``student`` (a perfect submission) in ``tmp/curso``."""
+    folder = tmp / f"entregas_{student}"
+    build.write_notebook(build.demo_submissions(lab)["perfecto"], folder / f"{student}.ipynb")
+    start = time.perf_counter()
+    (grade,) = [g for g in grading.grade(lab, folder, tmp / "curso", jobs=1, sandboxed=sandboxed, log=lambda *_: None)
+                if g.student == student]
+    seconds = time.perf_counter() - start
+    assert grade.score == grade.max_score, f"{lab}: la entrega perfecta sacó {grade.score}/{grade.max_score}"
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Calificar un estudiante frente a ejecutar el cuaderno solo.")
+    parser.add_argument("labs", nargs="*", default=None)
+    parser.add_argument("--no-sandbox", action="store_true", help="califica sin bubblewrap")
+    args = parser.parse_args()
+    print(f"{'laboratorio':24s} {'cuaderno solo':>14s} {'primer estudiante':>18s} {'uno más':>9s} "
+          f"{'primero/solo':>13s} {'uno más/solo':>13s}")
+    for lab in args.labs or existing_labs():
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            build.write_notebook(build.demo_submissions(lab)["perfecto"], tmp / "entregas" / "perfecto.ipynb")
-            start = time.perf_counter()
-            (grade,) = grading.grade(lab, tmp / "entregas", tmp / "curso", jobs=1, log=lambda *_: None)
-            seconds = time.perf_counter() - start
-        rows.append((lab, seconds, grade.score, grade.max_score))
-        print(f"{lab:24s} {seconds:6.1f} s por entrega ({grade.score:g}/{grade.max_score:g} puntos)", flush=True)
-    worst = max(rows, key=lambda r: r[1])
-    print(f"\nMáximo: {worst[1]:.1f} s ({worst[0]}); objetivo ≤ 60 s por entrega.")
+            alone = notebook_alone(lab, tmp)
+            first = graded(lab, "ana", tmp, not args.no_sandbox)
+            more = graded(lab, "bea", tmp, not args.no_sandbox)
+        print(f"{lab:24s} {alone:12.1f} s {first:16.1f} s {more:7.1f} s {first / alone:12.2f}x {more / alone:12.2f}x",
+              flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
