@@ -1,9 +1,12 @@
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
 from helpers import checks, evaluation, models, seed_everything, training
 from helpers.data import TensorLoader, load_cifar10
+from helpers.runtime import profile
 
 
 def small_cnn():
@@ -261,3 +264,46 @@ def test_count_parameters_counts_frozen_ones_unless_asked_not_to():
 def test_confusion_matrix_is_square_even_when_the_last_classes_never_appear():
     cm = evaluation.confusion_matrix(torch.tensor([0, 1, 0]), torch.tensor([0, 0, 1]), num_classes=4)
     assert cm.tolist() == [[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+
+
+def _scripted_loss(values):
+    """A loss whose value in the n-th call is ``values[n]`` (with a gradient, so ``backward`` works)."""
+    calls = iter(values)
+    return lambda out, target: (out * 0).sum() + next(calls)
+
+
+@pytest.mark.parametrize("losses, kept", [([3.0, 1.0, 2.0], 1), ([1.0, 1.0, 2.0], 0)])
+def test_without_validation_the_checkpoint_keeps_the_lowest_training_loss_and_the_first_of_a_tie(
+        tmp_path, losses, kept):
+    x, y = torch.tensor([[-1.0], [1.0]]), torch.tensor([0, 1])
+    model = nn.Linear(1, 2)
+    states = [_sign_classifier(s) for s in (1.0, -1.0, 2.0)]
+    history = training.fit(model, TensorLoader(x, y, batch_size=2, device="cpu"), _scripted_loss(losses),
+                           ScriptedSteps(model, states), epochs=3, device="cpu", max_batches=None,
+                           checkpoint=tmp_path / "mejor.pt")
+    assert history.train_loss == losses
+    assert torch.equal(model.weight, states[kept]["weight"])
+
+
+def test_fit_without_max_batches_takes_the_profiles_cap_and_times_every_epoch(monkeypatch):
+    capped = dataclasses.replace(profile(), max_batches=2)
+    monkeypatch.setattr(training, "profile", lambda: capped)
+    x, y = torch.randn(40, 4), torch.randint(0, 2, (40,))
+    model = nn.Linear(4, 2)
+    history = training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), nn.CrossEntropyLoss(),
+                           torch.optim.SGD(model.parameters(), 0.1), epochs=2, device="cpu")
+    assert len(history.batch_loss) == 4  # 2 of the 5 batches in each epoch
+    assert len(history.seconds) == 2 and all(s > 0 for s in history.seconds)
+    assert history.total_seconds == pytest.approx(sum(history.seconds))
+
+
+def test_fit_on_a_single_example_reports_its_own_loss_and_hit():
+    model = nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0], [1.0]]))
+        model.bias.zero_()
+    x, y = torch.tensor([[2.0]]), torch.tensor([1])
+    expected = nn.functional.cross_entropy(model(x), y).item()
+    history = training.fit(model, TensorLoader(x, y, batch_size=1, device="cpu"), nn.CrossEntropyLoss(),
+                           torch.optim.SGD(model.parameters(), 0.0), epochs=1, device="cpu", max_batches=None)
+    assert history.train_loss == [pytest.approx(expected)] and history.train_acc == [1.0]
