@@ -87,3 +87,38 @@ def test_a_dry_run_keeps_the_full_networks_and_cuts_epochs_and_batches(monkeypat
     assert (dry.epochs, dry.max_batches, dry.batch_size) == (1, 2, full.batch_size)
     assert (dry.densenet_depth, dry.resnet_v1_depth, dry.resnet_v2_depth, dry.eval_size) == (
         full.densenet_depth, full.resnet_v1_depth, full.resnet_v2_depth, None)
+
+
+@pytest.fixture
+def round_numbers(monkeypatch):
+    """Every model takes 1 s per training batch and 10 s per evaluation batch, and the T4 is as fast."""
+    monkeypatch.setattr(budgets, "MEASURED", {m.name: (1.0, 10.0) for m in budgets.FER_MODELS})
+    monkeypatch.setattr(budgets, "T4_ESTIMATE_FACTOR", 1.0)
+
+
+def test_seconds_count_the_batches_of_the_real_fer_split(round_numbers):
+    # FER-2013: 28 709 training faces, a tenth (2 870) kept for validation, 7 178 test faces;
+    # training batches of 64 (404 of them), evaluation batches of 256 (12 validation, 29 test)
+    name = budgets.FER_MODELS[0].name
+    assert budgets.fer_seconds_per_epoch(name) == 404 * 1.0 + 12 * 10.0
+    assert budgets.fer_test_seconds(name) == 29 * 10.0
+
+
+def test_epochs_are_the_most_that_fit_after_the_final_tests(round_numbers):
+    # five models: 2 620 s per epoch and 1 450 s of tests; a third of 12 h is 14 400 s, so 4 epochs
+    # (4 · 2 620 + 1 450 = 11 930 s) fit and 5 (14 550 s) do not
+    assert budgets.fer_full_epochs() == 4
+    table = budgets.fer_budget_table()
+    assert "| 4 épocas y la prueba en una T4 (estimación) |\n|---|---:|---:|---:|" in table
+    row = f"| {budgets.FER_MODELS[0].name} | 524 | 524 | 40 min |"  # (4 · 524 + 290) s = 39,8 min
+    assert row in table
+    assert "**199 min** de los 720 de una sesión (margen ×3.6)" in table
+
+
+def test_full_budget_trains_at_the_measured_batch_size_and_states_the_slowest_model(round_numbers, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_MAX_STEPS", raising=False)
+    full = budgets.fer_budget(profile())
+    assert full.batch_size == budgets.fer_plan().batch_size == 64  # what bench_budgets timed
+    assert full.t4_minutes_estimate == pytest.approx((4 * 524 + 290) / 60)  # every model alike here
