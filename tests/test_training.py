@@ -241,17 +241,33 @@ def test_fit_resumes_an_interrupted_run_exactly_where_it_stopped(tmp_path, capsy
     with pytest.raises(KeyboardInterrupt):
         _resumable_run(tmp_path / "cortado", stop_after=2)
     resumed, resumed_history = _resumable_run(tmp_path / "cortado")  # a new session: new objects, same files
-    assert "2 de 4 épocas hechas" in capsys.readouterr().out
+    assert "2 de 4 épocas hechas, sigue en la época 3." in capsys.readouterr().out
     assert len(resumed_history.train_loss) == 4 and len(resumed_history.batch_loss) == 24
     assert resumed_history.lr == straight_history.lr  # the scheduler went on, not back to the start
     for field in ("batch_loss", "train_loss", "val_acc"):
         assert getattr(resumed_history, field) == pytest.approx(getattr(straight_history, field), rel=1e-5)
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6)
-    # a finished run is not trained again, and a state for another number of epochs is not taken
+    # a finished run is not trained again
     again, _ = _resumable_run(tmp_path / "cortado")
-    assert "ya estaba terminado" in capsys.readouterr().out
+    assert "4 de 4 épocas hechas, ya estaba terminado." in capsys.readouterr().out
     assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), again.state_dict().values()))
+
+
+def test_a_state_for_another_number_of_epochs_or_without_scheduler_starts_over_or_goes_on(tmp_path, capsys):
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    state = tmp_path / "drive" / "lab5" / "estado.pt"  # folders that do not exist yet
+
+    def run(epochs):
+        model = nn.Linear(4, 2)
+        return training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), nn.CrossEntropyLoss(),
+                            torch.optim.SGD(model.parameters(), 0.1), epochs=epochs, device="cpu",
+                            max_batches=None, resume=state)  # no scheduler
+
+    assert len(run(3).train_loss) == 3 and state.exists()
+    assert len(run(2).train_loss) == 2  # a budget of 2 epochs does not take the state of a 3-epoch run
+    assert f"{state} es de un entrenamiento de 3 épocas, no de 2: se empieza de cero." in capsys.readouterr().out
+    assert len(run(2).train_loss) == 2 and "ya estaba terminado" in capsys.readouterr().out
 
 
 def test_count_parameters_counts_frozen_ones_unless_asked_not_to():
