@@ -181,3 +181,44 @@ def test_two_spellings_of_one_student_in_a_folder_are_reported(tmp_path):
     doubts = report.split("Casos dudosos")[1].split("\n\n")[0]
     assert "«Ana García», «ana_garcia»" in doubts and "maria_lopez" not in doubts
     assert "recibido el" in report and collect.TimeSource.FILE.value in report
+
+
+def _member(name, size=100, compressed=100, link=False):
+    info = zipfile.ZipInfo(name)
+    info.file_size, info.compress_size = size, compressed
+    if link:
+        info.external_attr = 0o120777 << 16
+    return info
+
+
+ESCAPES = "su ruta sale de la carpeta de entregas (ruta absoluta o con «..»)"
+MiB = 2**20
+
+
+@pytest.mark.parametrize("member, why", [
+    (_member("ana/lab1.ipynb"), None),
+    (_member("../lab1.ipynb"), ESCAPES),
+    (_member("ana/../../lab1.ipynb"), ESCAPES),
+    (_member("ana\\..\\..\\lab1.ipynb"), ESCAPES),  # Windows separators
+    (_member("/etc/lab1.ipynb"), ESCAPES),
+    (_member("\\lab1.ipynb"), ESCAPES),
+    (_member("C:lab1.ipynb"), ESCAPES),  # a Windows drive
+    (_member("ana..bea/lab1.ipynb"), None),  # two dots inside a name are only a name
+    (_member("ana/lab1.ipynb", link=True), "es un enlace simbólico"),
+    (_member("ana/lab1.ipynb", size=collect.ZIP_MAX_FILE + 1, compressed=collect.ZIP_MAX_FILE),
+     "ocupa 256 MiB sin comprimir (máximo 256 MiB)"),
+    (_member("ana/lab1.ipynb", size=2 * MiB, compressed=2 * MiB // 201), "se comprime de forma anómala (posible bomba zip)"),
+    (_member("ana/lab1.ipynb", size=2 * MiB, compressed=0), "se comprime de forma anómala (posible bomba zip)"),
+    (_member("ana/lab1.ipynb", size=2 * MiB, compressed=2 * MiB // 199), None),  # well compressed, not a bomb
+    (_member("ana/lab1.ipynb", size=MiB, compressed=1), None),  # small files may compress as they like
+])
+def test_each_zip_rule_on_its_own(tmp_path, member, why):
+    assert collect._unsafe(member, tmp_path) == why
+
+
+def test_a_member_that_escapes_through_a_link_already_in_the_folder_is_refused(tmp_path):
+    into, outside = tmp_path / "recibido", tmp_path / "fuera"
+    into.mkdir()
+    outside.mkdir()
+    (into / "ana").symlink_to(outside)
+    assert collect._unsafe(_member("ana/lab1.ipynb"), into) == "su ruta sale de la carpeta de entregas"
