@@ -222,3 +222,40 @@ def test_a_member_that_escapes_through_a_link_already_in_the_folder_is_refused(t
     outside.mkdir()
     (into / "ana").symlink_to(outside)
     assert collect._unsafe(_member("ana/lab1.ipynb"), into) == "su ruta sale de la carpeta de entregas"
+
+
+def test_sizes_and_ratios_at_the_limit_are_still_accepted(tmp_path):
+    assert collect._unsafe(_member("a.ipynb", size=collect.ZIP_MAX_FILE, compressed=collect.ZIP_MAX_FILE), tmp_path) is None
+    at_ratio = _member("a.ipynb", size=collect.ZIP_MAX_RATIO * MiB, compressed=MiB)
+    assert collect._unsafe(at_ratio, tmp_path) is None
+
+
+def test_what_is_not_a_download_is_said_in_spanish_before_anything_is_written(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"^No existe la carpeta o el zip de entregas .*nada\.zip\.$"):
+        collect.unpack(tmp_path / "nada.zip", tmp_path / "dentro")
+    (tmp_path / "notas.txt").write_text("no es un zip")
+    with pytest.raises(ValueError, match=r"notas\.txt no es ni una carpeta ni un archivo zip de entregas\.$"):
+        collect.unpack(tmp_path / "notas.txt", tmp_path / "dentro")
+    three = _zip(tmp_path / "tres.zip", {"a.ipynb": "{}", "b.ipynb": "{}", "c.ipynb": "{}"})
+    monkeypatch.setattr(collect, "ZIP_MAX_MEMBERS", 3)
+    folder, refused = collect.unpack(three, tmp_path / "dentro")  # exactly at the limit: fine
+    assert sorted(p.name for p in folder.iterdir()) == ["a.ipynb", "b.ipynb", "c.ipynb"] and not refused
+    monkeypatch.setattr(collect, "ZIP_MAX_MEMBERS", 2)
+    with pytest.raises(ValueError) as refused_zip:
+        collect.unpack(three, tmp_path / "otra")
+    assert str(refused_zip.value) == (f"{three} declara 3 archivos y 0.0 GiB sin comprimir: supera los límites "
+                                      "(2 archivos, 4 GiB). No se ha descomprimido nada; ¿es la descarga correcta?")
+    assert not (tmp_path / "otra").exists() or not any((tmp_path / "otra").iterdir())
+    monkeypatch.setattr(collect, "ZIP_MAX_MEMBERS", 20_000)
+    monkeypatch.setattr(collect, "ZIP_MAX_TOTAL", 6)  # the three members declare 2 bytes each: at the limit
+    assert collect.unpack(three, tmp_path / "otra")[1] == []
+
+
+def test_folder_entries_in_a_zip_are_skipped_and_what_follows_them_unpacked(tmp_path):
+    path = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("Ana García_1234567_assignsubmission_file/"), "")
+        zf.writestr("Ana García_1234567_assignsubmission_file/lab1.ipynb", "{}")
+    folder, refused = collect.unpack(path, tmp_path / "dentro")
+    assert refused == []
+    assert (folder / "Ana García_1234567_assignsubmission_file" / "lab1.ipynb").read_text() == "{}"
