@@ -33,7 +33,14 @@ def disabled_cell_source(source: str, reason: str) -> str:
 
 
 class RobustExecute(Execute):
-    """``Execute`` that disables a cell which kills or hangs the kernel, then runs the notebook again."""
+    """``Execute`` that disables a cell which kills or hangs the kernel, then runs the notebook again.
+
+    In a grading worker, the first run takes a kernel warmed ahead of time from ``warm_kernels``
+    (:class:`~helpers.instructor.worker.WarmKernels`) and shuts it down after; a re-run starts a cold one.
+    """
+
+    #: Set by a grading worker; None: a new kernel for every run.
+    warm_kernels = None
 
     max_disabled = Integer(5, help="Most cells disabled in one notebook before giving up.").tag(config=True)
     incident_file = Unicode("", help="JSON file where disabled cells are listed.").tag(config=True)
@@ -50,8 +57,9 @@ class RobustExecute(Execute):
         incidents = []
         for attempt in range(self.max_disabled + 1):
             self._running = None
+            warm = self.warm_kernels.take() if km is None and attempt == 0 and self.warm_kernels else None
             try:
-                result = super().preprocess(copy.deepcopy(pristine), resources, km)
+                result = super().preprocess(copy.deepcopy(pristine), resources, km or warm)
                 break
             except (DeadKernelError, CellTimeoutError, MemoryExhausted) as e:
                 index = self._running
@@ -63,6 +71,10 @@ class RobustExecute(Execute):
                 incidents.append({"cell": label, "index": index, "reason": reason})
                 self.log.warning("Celda %s desactivada: %s", label, reason)
                 cell.source = disabled_cell_source(cell.source, reason)
+            finally:
+                if warm is not None:  # ours, not nbclient's: never used for anything else
+                    self.km = warm
+                    self._cleanup_kernel()
         if self.incident_file:
             with open(self.incident_file, "w") as f:
                 json.dump(incidents, f, ensure_ascii=False)

@@ -10,6 +10,7 @@ Layout of the work folder (``calificaciones/<lab>`` by default), an nbgrader cou
     notas_<lab>.csv, informe_<lab>.txt, estado.json
     _plantilla/                    # a clean course folder copied for each student
     _trabajo/<id>/                 # each student's isolated course folder while being graded
+    _trabajadores/                 # the run's grading workers: their kernels' settings, their logs
 
 Each student is autograded in a copy of ``_plantilla`` (its own ``gradebook.db``), so students can
 run in parallel without sharing a database; the scores are then merged into ``gradebook.db`` one
@@ -19,13 +20,12 @@ import csv
 import hashlib
 import json
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,9 +34,10 @@ import nbformat
 
 from . import collect as collecting
 from . import sandbox, tamper
-from .build import HIDDEN_TESTS, nbgrader, nbgrader_env, read_notebook
+from .build import HIDDEN_TESTS, nbgrader_env, read_notebook
 from ..course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
+from .worker import Job, Worker, WorkerFailed, WorkerPool, run_nbgrader
 
 CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
 NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
@@ -198,6 +199,8 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     The template is reused while the lab and the settings are the same and its files still hash to
     what was written; anything else (a changed file, a file added) rebuilds it.
     """
+    from nbgrader.converters import GenerateAssignment
+
     template = workdir / "_plantilla"
     stamp = f"{fingerprint(lab)}/{settings.key()}/{settings.data}"
     if verified_template(template) == stamp:
@@ -206,11 +209,29 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     template.mkdir(parents=True)
     (template / "nbgrader_config.py").write_text(_config_text(settings))
     shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
-    proc = nbgrader("generate_assignment", lab, "--force", root=template)
-    if "Exception while loading config file" in proc.stdout + proc.stderr:
-        raise RuntimeError(f"nbgrader no pudo leer {template / 'nbgrader_config.py'}:\n{proc.stderr[-3000:]}")
+    shutil.copy2(empty_gradebook(), template / "gradebook.db")
+    result = run_nbgrader(GenerateAssignment, template, lab)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader no pudo preparar la plantilla de {lab}:\n{result.get('error', '')[-3000:]}")
     (template / "huella.json").write_text(json.dumps({"clave": stamp, "sha256": _tree_digest(template, ("huella.json",))}))
     return template
+
+
+def empty_gradebook() -> Path:
+    """A gradebook of the course with nothing in it, made once per machine and nbgrader version (nbgrader
+    takes seconds to create one: it asks ``alembic`` for the schema's version in a new process)."""
+    import nbgrader
+
+    from .. import runtime
+
+    path = runtime._cache_dir() / "calificacion" / f"libro-vacio-{nbgrader.__version__}.db"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        subprocess.run([sys.executable, "-c", f"from nbgrader.api import Gradebook; Gradebook({f'sqlite:///{partial}'!r}, {COURSE_ID!r}).close()"],
+                       env=nbgrader_env(), check=True, capture_output=True)
+        os.replace(partial, path)
+    return path
 
 
 def verified_template(template: Path) -> str | None:
@@ -279,27 +300,28 @@ def _execution_notes(nb) -> list[str]:
     return notes
 
 
-def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path, settings: Settings) -> Outcome:
-    """Autograde one student's (repaired) notebook in a private copy of the template course folder."""
+def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path, settings: Settings,
+                       workers: WorkerPool | None = None) -> Outcome:
+    """Autograde one student's (repaired) notebook in a private copy of the template course folder,
+    by one of ``workers`` (the run's grading workers) or, without them, by a worker of its own."""
     try:
-        return _autograde_isolated(lab, student, nb, template, scratch, settings)
+        if workers is None:
+            with start_workers(1, template, scratch, settings) as own:
+                return autograde_isolated(lab, student, nb, template, scratch, settings, own)
+        with workers.lend() as worker:
+            return _autograde_isolated(lab, student, nb, template, scratch, settings, worker)
     except Exception as e:  # never lose the batch to one student
         return Outcome(student, error=f"fallo inesperado al calificarlo ({type(e).__name__}: {e})",
                        root=scratch / student)
 
 
-def _die_with_grader() -> None:
-    """In the child: be killed if the grading thread that started it goes (``course grade`` killed, say);
-    a sealed kernel dies with nbgrader in turn, so nothing is left running."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def start_workers(size: int, config: Path, logs: Path, settings: Settings) -> WorkerPool:
+    """``size`` grading workers for ``settings``, their kernels configured by ``config/nbgrader_config.py``
+    and their output in ``logs``; sealed kernels limit their own memory, others through their worker."""
+    return WorkerPool(size, config, logs, None if settings.sandboxed else settings.memory_gb)
 
 
-def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcome:
+def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: Worker) -> Outcome:
     start = time.perf_counter()
     stamp = verified_template(template)
     if stamp is None:
@@ -311,34 +333,13 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings) -> Outcom
     dest.parent.mkdir(parents=True)
     dest.write_text(nbformat.writes(nb))
     outcome = Outcome(student, root=root)
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", lab, f"--student={student}", "--force",
-           f"--CourseDirectory.root={root}"]
-    log_path = root / "nbgrader.log"
-    # Output goes to a file, never a pipe: nothing a kernel leaves behind can keep the run waiting.
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=root, env=nbgrader_env(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_grader)
-    if not settings.sandboxed:  # sealed kernels get their limits from the sandbox
-        limit = int(settings.memory_gb * 2**30)
-        try:
-            resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit, limit))
-        except (OSError, ValueError, AttributeError):
-            pass
-    try:
-        proc.wait(timeout=settings.notebook_timeout)
-    except subprocess.TimeoutExpired:
-        outcome.error = (f"el cuaderno superó el tiempo máximo total ({settings.notebook_timeout} s) y se "
-                         "detuvo; no se registra ninguna nota")
-    finally:
-        try:  # nbgrader's group; a sealed kernel dies with its parent (and all its processes with it)
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.wait()
     autograded = lab_notebook(f"autograded/{student}", lab, root)
-    if outcome.error is None and (proc.returncode != 0 or not autograded.exists()):
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-8:])
-        outcome.error = f"nbgrader no pudo calificarlo (código {proc.returncode}); últimas líneas:\n{tail}"
+    try:
+        worker.autograde(Job(str(root), lab, student), settings.notebook_timeout)
+        if not autograded.exists():
+            raise WorkerFailed("nbgrader no escribió el cuaderno calificado")
+    except WorkerFailed as e:
+        outcome.error = str(e)
     if outcome.error is None:
         outcome.grades, outcome.comments = _read_gradebook(root / "gradebook.db", lab, student)
         incidents = root / "incidencias.json"
@@ -668,97 +669,112 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
     if sandboxed:
         sandbox.prepare_data(settings.data)
-    template = prepare_template(lab, workdir, settings, log)
-    prepare_course(lab, workdir, template, log)
-    if due_date is not None:
-        set_due_date(lab, workdir, due_date)
-    state_path = workdir / "estado.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    release = read_notebook(lab_notebook("release", lab))
-    others = _other_labs(lab)
-    in_gradebook = {g.student for g in read_grades(lab, workdir)}
+    # The run's grading workers start now, and get ready while the template is built and files repaired.
+    notebooks = sum(1 for f in files if f.name.lower().endswith(".ipynb"))
+    here = worker_folder(workdir, settings)
+    with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), here, here, settings) as workers:
+        template = prepare_template(lab, workdir, settings, log)
+        prepare_course(lab, workdir, template, log)
+        if due_date is not None:
+            set_due_date(lab, workdir, due_date)
+        state_path = workdir / "estado.json"
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        release = read_notebook(lab_notebook("release", lab))
+        others = _other_labs(lab)
+        in_gradebook = {g.student for g in read_grades(lab, workdir)}
 
-    queue = {}
-    for f in files:
-        if f.status != "pendiente":
-            continue
-        kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
-        if f.path.stat().st_size == 0:
-            f.status = STATUS_UNREADABLE
-            f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
-            continue
-        try:
-            repaired = repair(read_notebook(f.path), release, lab, others)
-        except NotThisLab as e:
-            f.status = STATUS_OTHER_LAB
-            f.notes.append(f"{e}; no se califica{kept}")
-            continue
-        except ValueError as e:
-            f.status = STATUS_UNREADABLE
-            why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
-            f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
-            continue
-        f.notes += repaired.notes
-        original = workdir / "entregas" / f.student / f"{lab}.ipynb"
-        original.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f.path, original)
-        key = f"{_digest(repaired.nb)}/{fingerprint(lab)}/{settings.key()}"
-        if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
-            f.status = STATUS_UNCHANGED
-            f.notes = list(state[f.student].get("notas", f.notes))
-            state[f.student].update(arrival(f))
-            continue
-        queue[f.student] = (f, repaired.nb)
+        queue = {}
+        for f in files:
+            if f.status != "pendiente":
+                continue
+            kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
+            if f.path.stat().st_size == 0:
+                f.status = STATUS_UNREADABLE
+                f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
+                continue
+            try:
+                repaired = repair(read_notebook(f.path), release, lab, others)
+            except NotThisLab as e:
+                f.status = STATUS_OTHER_LAB
+                f.notes.append(f"{e}; no se califica{kept}")
+                continue
+            except ValueError as e:
+                f.status = STATUS_UNREADABLE
+                why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
+                f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
+                continue
+            f.notes += repaired.notes
+            original = workdir / "entregas" / f.student / f"{lab}.ipynb"
+            original.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f.path, original)
+            key = f"{_digest(repaired.nb)}/{fingerprint(lab)}/{settings.key()}"
+            if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
+                f.status = STATUS_UNCHANGED
+                f.notes = list(state[f.student].get("notas", f.notes))
+                state[f.student].update(arrival(f))
+                continue
+            queue[f.student] = (f, repaired.nb)
 
-    if queue:
-        log(f"Calificando {len(queue)} entregas de {lab} "
-            + (f"en los trabajadores del clúster {cluster}" if cluster else f"con {settings.jobs} procesos en paralelo")
-            + (", cada una aislada..." if sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
-    scratch = workdir / "_trabajo"
-    secret = hidden_lines(lab)
-    students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
-    for sid, outcome in _graded(lab, students, template, scratch, settings, cluster):  # merged one by one, here
-        f, nb = queue[sid]
-        _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
-        if f.status == STATUS_GRADED:
-            state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                          "notas": f.notes, "revisar": f.review, **arrival(f)}
-            _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
-    state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+        if queue:
+            log(f"Calificando {len(queue)} entregas de {lab} "
+                + (f"en los trabajadores del clúster {cluster}" if cluster else f"con {settings.jobs} procesos en paralelo")
+                + (", cada una aislada..." if sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
+        scratch = workdir / "_trabajo"
+        secret = hidden_lines(lab)
+        students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
+        for sid, outcome in _graded(lab, students, template, scratch, settings, cluster, workers):  # merged one by one, here
+            f, nb = queue[sid]
+            _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
+            if f.status == STATUS_GRADED:
+                state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
+                              "notas": f.notes, "revisar": f.review, **arrival(f)}
+                _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+        state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
-    grades = {g.student: g for g in read_grades(lab, workdir)}
-    for sid, g in grades.items():
-        g.file = state.get(sid, {}).get("archivo", "")
-        g.notes = state.get(sid, {}).get("notas", [])
-        g.review = state.get(sid, {}).get("revisar", "")
-        g.status = STATUS_GRADED
-    top = next(iter(grades.values())).max_score if grades else 0
-    for f in files:
-        if f.student and f.student in grades:
-            if f.status in (STATUS_GRADED, STATUS_UNCHANGED):
-                grades[f.student].status = f.status
-            elif f.status != STATUS_IGNORED:
-                grades[f.student].status = f"{STATUS_GRADED} (última entrega: {f.status})"
-        elif f.student and f.status not in (STATUS_IGNORED,) and f.student not in grades:
-            grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
-    result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
-                         write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
-                         workdir / f"informe_{lab}.txt", graded_now=len(queue))
-    result.seconds = time.perf_counter() - start
-    result.report.write_text(result.problems() + "\n")
-    return result
+        grades = {g.student: g for g in read_grades(lab, workdir)}
+        for sid, g in grades.items():
+            g.file = state.get(sid, {}).get("archivo", "")
+            g.notes = state.get(sid, {}).get("notas", [])
+            g.review = state.get(sid, {}).get("revisar", "")
+            g.status = STATUS_GRADED
+        top = next(iter(grades.values())).max_score if grades else 0
+        for f in files:
+            if f.student and f.student in grades:
+                if f.status in (STATUS_GRADED, STATUS_UNCHANGED):
+                    grades[f.student].status = f.status
+                elif f.status != STATUS_IGNORED:
+                    grades[f.student].status = f"{STATUS_GRADED} (última entrega: {f.status})"
+            elif f.student and f.status not in (STATUS_IGNORED,) and f.student not in grades:
+                grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
+        result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
+                             write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
+                             workdir / f"informe_{lab}.txt", graded_now=len(queue))
+        result.seconds = time.perf_counter() - start
+        result.report.write_text(result.problems() + "\n")
+        return result
 
 
-def _graded(lab: str, students: list, template: Path, scratch: Path, settings: Settings, cluster: str | None):
-    """Yield ``(student, Outcome)`` as each of ``students`` (``(id, notebook)``) is graded: by local
-    threads, or by the workers of the Dask cluster at ``cluster``."""
+def worker_folder(workdir: Path, settings: Settings) -> Path:
+    """``workdir/_trabajadores``, with the ``nbgrader_config.py`` of ``settings`` (it configures the
+    workers' kernels); the workers' logs go there too."""
+    folder = workdir / "_trabajadores"
+    folder.mkdir(exist_ok=True)
+    (folder / "nbgrader_config.py").write_text(_config_text(settings))
+    return folder
+
+
+def _graded(lab: str, students: list, template: Path, scratch: Path, settings: Settings, cluster: str | None,
+            workers: WorkerPool | None):
+    """Yield ``(student, Outcome)`` as each of ``students`` (``(id, notebook)``) is graded: by the run's
+    ``workers``, ``settings.jobs`` at a time, or by the workers of the Dask cluster at ``cluster``."""
     if cluster:
         from .cluster import grade_on_cluster  # imports this module: only when asked for
 
         yield from grade_on_cluster(cluster, lab, students, scratch, settings)
         return
+    workers.expect(len(students))
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
-        futures = {pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings): sid
+        futures = {pool.submit(autograde_isolated, lab, sid, nb, template, scratch, settings, workers): sid
                    for sid, nb in students}
         for future in as_completed(futures):
             yield futures[future], future.result()
