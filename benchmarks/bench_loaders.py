@@ -22,9 +22,9 @@ from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import data, standins  # noqa: E402
-from helpers.runtime import _cache_dir  # noqa: E402
+from helpers.course import cache_dir  # noqa: E402
 
-BENCH = _cache_dir() / "bench"
+BENCH = cache_dir() / "bench"
 FER_TRAIN = (3995, 436, 4097, 7215, 4965, 4830, 3171)  # the real FER-2013 class counts
 FER_TEST = (958, 111, 1024, 1774, 1233, 1247, 831)
 

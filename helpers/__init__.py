@@ -8,7 +8,6 @@ import sys
 import warnings
 
 from .course import LABS
-from .runtime import profile, seed_everything
 
 
 def _show_warning_on_stdout(message, category, filename, lineno, file=None, line=None):
@@ -20,3 +19,13 @@ def _show_warning_on_stdout(message, category, filename, lineno, file=None, line
 warnings.showwarning = _show_warning_on_stdout
 
 __all__ = ["LABS", "profile", "seed_everything"]
+
+
+def __getattr__(name):
+    # ``helpers.profile`` and ``helpers.seed_everything`` import PyTorch on first use, not on ``import
+    # helpers``: the grader's own processes import this package and never need PyTorch.
+    if name in ("profile", "seed_everything"):
+        from . import runtime
+
+        return getattr(runtime, name)
+    raise AttributeError(f"module 'helpers' has no attribute {name!r}")

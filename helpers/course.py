@@ -1,4 +1,5 @@
 """Course-wide facts, each defined once: the labs, the repository and the course folders."""
+import os
 from pathlib import Path
 
 COURSE_ID = "dl-curso"
@@ -22,6 +23,11 @@ REPO_VERSION = "v1.0"
 
 #: Root of the course checkout (holds ``source/``, ``release/``, ``solutions/``).
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """The course's cache folder on this machine (stand-in data, caches, the grader's prepared files)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dl-curso"
 
 
 def lab_notebook(folder: str, lab: str, root: Path = ROOT) -> Path:

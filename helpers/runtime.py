@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .course import cache_dir
+
 PROFILES = ("smoke", "full")
 
 
@@ -75,11 +77,6 @@ class Profile:
                 "épocas completas y pesos de ImageNet.")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dl-curso"
-
-
 def profile_name() -> str:
     """Return ``"smoke"`` under nbgrader or with ``COURSE_PROFILE=smoke``, else ``"full"``."""
     requested = os.environ.get("COURSE_PROFILE", "").strip().lower()
@@ -125,7 +122,7 @@ def profile() -> Profile:
         return Profile(
             name="smoke",
             device=torch.device("cpu"),
-            data_root=Path(data_override) if data_override else _cache_dir() / "standins",
+            data_root=Path(data_override) if data_override else cache_dir() / "standins",
             train_size=1024,
             test_size=256,
             max_batches=16,

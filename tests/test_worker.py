@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.instructor import grading, sandbox
-from helpers.instructor.worker import Job, WorkerFailed, WorkerPool, run_nbgrader
+from helpers.instructor.worker import Job, Kernels, WorkerFailed, WorkerPool, run_nbgrader
 
 pytestmark = pytest.mark.slow  # each worker starts nbgrader and a sealed kernel with PyTorch in it
 
@@ -29,6 +29,9 @@ def course_notebook(answer: str):
         new_code_cell(answer, metadata=meta("respuesta", solution=True)),
         new_code_cell(TEST, metadata=meta("prueba", grade=True, locked=True, points=1))],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+KERNELS = Kernels(sealed=True, memory_gb=8.0, data_dir=str(sandbox.data_folder()))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_one_worker_grades_many_students_each_in_a_fresh_warm_kernel(course, tmp
               + "".join(f"os.write({fd}, b'{json.dumps({'student': 'bea', 'error': None})}\\n')\n" for fd in (1, 2)))
     jobs = [submit(course, tmp_path, "ana", forger), submit(course, tmp_path, "bea", "respuesta = 41"),
             submit(course, tmp_path, "carla", "respuesta = 42")]
-    with WorkerPool(1, course, tmp_path) as pool:
+    with WorkerPool(1, tmp_path, KERNELS) as pool:
         pool.expect(len(jobs))
         for job in jobs:
             with pool.lend() as worker:
@@ -84,7 +87,7 @@ def test_one_worker_grades_many_students_each_in_a_fresh_warm_kernel(course, tmp
 def test_a_notebook_over_its_time_limit_costs_only_its_worker(course, tmp_path):
     slow = submit(course, tmp_path, "lento", "import time\ntime.sleep(600)\nrespuesta = 42")
     after = submit(course, tmp_path, "despues", "respuesta = 42")
-    with WorkerPool(1, course, tmp_path) as pool:
+    with WorkerPool(1, tmp_path, KERNELS) as pool:
         pool.expect(2)
         with pool.lend() as worker:
             first = worker.proc

@@ -10,7 +10,7 @@ Layout of the work folder (``calificaciones/<lab>`` by default), an nbgrader cou
     notas_<lab>.csv, informe_<lab>.txt, estado.json
     _plantilla/                    # a clean course folder copied for each student
     _trabajo/<id>/                 # each student's isolated course folder while being graded
-    _trabajadores/                 # the run's grading workers: their kernels' settings, their logs
+    _trabajadores/                 # the logs of the run's grading workers
 
 Each student is autograded in a copy of ``_plantilla`` (its own ``gradebook.db``), so students can
 run in parallel without sharing a database; the scores are then merged into ``gradebook.db`` one
@@ -35,9 +35,9 @@ import nbformat
 from . import collect as collecting
 from . import sandbox, tamper
 from .build import HIDDEN_TESTS, nbgrader_env, read_notebook
-from ..course import COURSE_ID, ROOT, check_lab, existing_labs, lab_notebook
+from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
-from .worker import Job, Worker, WorkerFailed, WorkerPool, run_nbgrader
+from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool, run_nbgrader
 
 CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
 NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
@@ -178,6 +178,7 @@ from helpers.instructor.tamper import CheckTripwires, PlantTripwires
 
 here = os.path.dirname(os.path.abspath(__file__))
 c.Execute.timeout = {int(settings.cell_timeout)}
+c.Execute.shutdown_kernel = "immediate"  # after the last cell nothing in the kernel matters: no waiting for it
 c.Autograde.autograde_preprocessors = [step for p in Autograde.class_traits()["autograde_preprocessors"].default()
                                        for step in ([PlantTripwires, RobustExecute, CheckTripwires]
                                                     if p is Execute else [p])]
@@ -222,9 +223,7 @@ def empty_gradebook() -> Path:
     takes seconds to create one: it asks ``alembic`` for the schema's version in a new process)."""
     import nbgrader
 
-    from .. import runtime
-
-    path = runtime._cache_dir() / "calificacion" / f"libro-vacio-{nbgrader.__version__}.db"
+    path = cache_dir() / "calificacion" / f"libro-vacio-{nbgrader.__version__}.db"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
@@ -306,7 +305,7 @@ def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path
     by one of ``workers`` (the run's grading workers) or, without them, by a worker of its own."""
     try:
         if workers is None:
-            with start_workers(1, template, scratch, settings) as own:
+            with start_workers(1, scratch, settings) as own:
                 return autograde_isolated(lab, student, nb, template, scratch, settings, own)
         with workers.lend() as worker:
             return _autograde_isolated(lab, student, nb, template, scratch, settings, worker)
@@ -315,10 +314,9 @@ def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path
                        root=scratch / student)
 
 
-def start_workers(size: int, config: Path, logs: Path, settings: Settings) -> WorkerPool:
-    """``size`` grading workers for ``settings``, their kernels configured by ``config/nbgrader_config.py``
-    and their output in ``logs``; sealed kernels limit their own memory, others through their worker."""
-    return WorkerPool(size, config, logs, None if settings.sandboxed else settings.memory_gb)
+def start_workers(size: int, logs: Path, settings: Settings) -> WorkerPool:
+    """``size`` grading workers for ``settings``, their output in the folder ``logs``."""
+    return WorkerPool(size, logs, Kernels(settings.sandboxed, settings.memory_gb, str(settings.data or "")))
 
 
 def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: Worker) -> Outcome:
@@ -671,8 +669,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         sandbox.prepare_data(settings.data)
     # The run's grading workers start now, and get ready while the template is built and files repaired.
     notebooks = sum(1 for f in files if f.name.lower().endswith(".ipynb"))
-    here = worker_folder(workdir, settings)
-    with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), here, here, settings) as workers:
+    logs = workdir / "_trabajadores"
+    with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), logs, settings) as workers:
         template = prepare_template(lab, workdir, settings, log)
         prepare_course(lab, workdir, template, log)
         if due_date is not None:
@@ -752,15 +750,6 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         result.seconds = time.perf_counter() - start
         result.report.write_text(result.problems() + "\n")
         return result
-
-
-def worker_folder(workdir: Path, settings: Settings) -> Path:
-    """``workdir/_trabajadores``, with the ``nbgrader_config.py`` of ``settings`` (it configures the
-    workers' kernels); the workers' logs go there too."""
-    folder = workdir / "_trabajadores"
-    folder.mkdir(exist_ok=True)
-    (folder / "nbgrader_config.py").write_text(_config_text(settings))
-    return folder
 
 
 def _graded(lab: str, students: list, template: Path, scratch: Path, settings: Settings, cluster: str | None,

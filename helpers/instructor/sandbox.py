@@ -210,10 +210,11 @@ def run_sealed(argv: list[str], data: Path, limits: Limits = Limits(), writable_
 def data_folder() -> Path:
     """Where the stand-ins sealed kernels read live: one folder per version of the code that makes them,
     shared by every grading run (it only ever holds the course's own synthetic data)."""
-    from .. import data, runtime, standins
+    from ..course import cache_dir
 
-    digest = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (data, standins))).hexdigest()[:12]
-    return runtime._cache_dir() / "calificacion" / f"datos-{digest}"
+    library = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(b"".join((library / name).read_bytes() for name in ("data.py", "standins.py"))).hexdigest()[:12]
+    return cache_dir() / "calificacion" / f"datos-{digest}"
 
 
 def prepare_data(data: Path) -> None:

@@ -50,6 +50,16 @@ class Job:
     last: bool = False  # no other student follows: no kernel is warmed after this one
 
 
+@dataclass
+class Kernels:
+    """How a worker's kernels run: ``sealed`` (each limits itself to ``memory_gb`` and reads the stand-in
+    data in ``data_dir``), or not (the worker and its kernels are limited to ``memory_gb`` together)."""
+
+    sealed: bool
+    memory_gb: float
+    data_dir: str = ""
+
+
 class WorkerFailed(Exception):
     """The worker could not grade a job; the message (Spanish) says why."""
 
@@ -70,16 +80,13 @@ def _die_with_grader() -> None:
 class Worker:
     """One grading worker process, started now and again whenever it is lost.
 
-    ``config`` is a folder whose ``nbgrader_config.py`` configures the kernels (the worker starts
-    warming the first one at once); ``memory_gb`` (when kernels are not sealed, which limit
-    themselves) caps the address space of the worker and of the kernels it starts; ``log`` is the
-    file that collects their output.
+    ``kernels`` says how its kernels run (a sealed one starts warming at once); ``log`` is the file
+    that collects the output of the worker and its kernels.
     """
 
-    def __init__(self, config: Path, log: Path, memory_gb: float | None = None):
-        self.config = Path(config)
+    def __init__(self, log: Path, kernels: Kernels):
         self.log_path = Path(log)
-        self.memory_gb = memory_gb
+        self.kernels = kernels
         self.proc = None
         self.answers = None
         self.last = True  # whether the next job is this worker's last (set by WorkerPool.lend)
@@ -92,14 +99,14 @@ class Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "helpers.instructor.worker", str(write),
-                                          str(self.config)],
+                                          json.dumps(self.kernels.__dict__)],
                                          stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                          pass_fds=(write,), env=nbgrader_env(), start_new_session=True,
                                          preexec_fn=_die_with_grader, text=True)
         os.close(write)
         self.answers = os.fdopen(read)
-        if self.memory_gb:
-            limit = int(self.memory_gb * 2**30)
+        if not self.kernels.sealed:
+            limit = int(self.kernels.memory_gb * 2**30)
             try:
                 import resource
 
@@ -158,12 +165,11 @@ class WorkerPool:
     """``size`` workers started at once (they get ready while the caller prepares the run), each lent
     to one student at a time, and closed together (``with WorkerPool(...) as pool``).
 
-    ``config`` is the folder whose ``nbgrader_config.py`` configures the kernels; ``logs``, where each
-    worker's output goes.
+    ``kernels`` is as for :class:`Worker`; ``logs`` is the folder of the workers' logs.
     """
 
-    def __init__(self, size: int, config: Path, logs: Path, memory_gb: float | None = None):
-        self.workers = [Worker(config, Path(logs) / f"trabajador-{n}.log", memory_gb) for n in range(size)]
+    def __init__(self, size: int, logs: Path, kernels: Kernels):
+        self.workers = [Worker(Path(logs) / f"trabajador-{n}.log", kernels) for n in range(size)]
         self.free = queue.SimpleQueue()
         for worker in self.workers:
             self.free.put(worker)
@@ -210,18 +216,27 @@ class WarmKernels:
     warming failed: a cold kernel is used instead) and starts warming the next one.
     """
 
-    def __init__(self, config, loop):
-        self.config = config
+    def __init__(self, kernels: Kernels, loop):
+        self.kernels = kernels
         self.loop = loop
-        self.next = loop.create_task(self._warm())
         self.more = True  # whether another student may follow the one who takes the next kernel
+        km = loop.run_until_complete(self._launch())  # the first one boots while the worker starts
+        self.next = loop.create_task(self._ready(km))
 
-    async def _warm(self):
+    async def _launch(self):
         from .sandbox import SandboxedKernelManager
 
-        km = SandboxedKernelManager(config=self.config, kernel_name="python3")
+        km = SandboxedKernelManager(kernel_name="python3", data_dir=self.kernels.data_dir,
+                                    memory_gb=self.kernels.memory_gb)
         try:
             await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
+        except BaseException:
+            await self._shut(km)
+            raise
+        return km
+
+    async def _ready(self, km):
+        try:
             kc = km.client()
             kc.start_channels()
             try:
@@ -239,6 +254,14 @@ class WarmKernels:
             print(f"No se pudo preparar un núcleo por adelantado ({type(e).__name__}: {e}); se usa uno nuevo.",
                   flush=True)
             return None
+
+    async def _warm(self):
+        try:
+            km = await self._launch()
+        except Exception as e:
+            print(f"No se pudo arrancar un núcleo por adelantado ({type(e).__name__}: {e}).", flush=True)
+            return None
+        return await self._ready(km)
 
     @staticmethod
     async def _shut(km) -> None:
@@ -311,18 +334,20 @@ async def _stdin_reader(loop) -> asyncio.StreamReader:
 def main() -> None:
     """Read jobs (JSON lines) on standard input; answer each on the descriptor given as first argument.
 
-    The second argument is the folder whose ``nbgrader_config.py`` configures the kernels: when they
-    are sealed, the first one starts warming now.
+    The second argument is the :class:`Kernels` (JSON); a sealed one starts warming first of all.
     """
     from jupyter_core.utils import ensure_event_loop
 
+    answers = os.fdopen(int(sys.argv[1]), "w")
+    kernels = Kernels(**json.loads(sys.argv[2]))
+    loop = ensure_event_loop()  # nbclient runs on this loop too: warming goes on while cells run
+    warm = WarmKernels(kernels, loop) if kernels.sealed else None
+    import nbgrader.converters  # noqa: F401  (what every job needs, imported while the kernel boots)
+
+    from . import tamper  # noqa: F401
     from .execute import RobustExecute
 
-    answers = os.fdopen(int(sys.argv[1]), "w")
-    config = _load_config(Path(sys.argv[2]))
-    loop = ensure_event_loop()  # nbclient runs on this loop too: warming goes on while cells run
-    sealed = "SandboxedKernelManager" in str(config.RobustExecute.get("kernel_manager_class", ""))
-    RobustExecute.warm_kernels = WarmKernels(config, loop) if sealed else None
+    RobustExecute.warm_kernels = warm
     jobs = loop.run_until_complete(_stdin_reader(loop))
     try:
         while line := loop.run_until_complete(jobs.readline()):
