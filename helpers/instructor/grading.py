@@ -14,7 +14,9 @@ Layout of the work folder (``calificaciones/<lab>`` by default), an nbgrader cou
 
 Each student is autograded in a copy of ``_plantilla`` (its own ``gradebook.db``), so students can
 run in parallel without sharing a database; the scores are then merged into ``gradebook.db`` one
-student at a time, in id order, so ``--jobs`` never changes the result.
+student at a time, in id order, so ``--jobs`` never changes the result. ``--jobs`` grading workers
+(:mod:`helpers.instructor.worker`) start with the run and grade one student after another, each in a
+fresh sealed kernel warmed ahead of time.
 """
 import csv
 import hashlib
