@@ -12,7 +12,6 @@ notebook where the release has them. Then:
 - cells go back into the release's order; the student's own cells follow the cell they followed.
 """
 import copy
-import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -37,9 +36,7 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader") or {}
 
 
-def _norm(source) -> str:
-    if isinstance(source, list):
-        source = "".join(source)
+def _norm(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
@@ -61,11 +58,10 @@ def _anchor_lines(source: str) -> set[str]:
 
 
 def _resemblance(rcell, scell) -> float:
+    """The share of ``rcell``'s own lines (not its stub) found in ``scell``; 0 for a cell that is all stub."""
     anchors = _anchor_lines(rcell.source)
-    if anchors:
-        mine = {line.strip() for line in _norm(scell.source).splitlines()}
-        return len(anchors & mine) / len(anchors)
-    return difflib.SequenceMatcher(None, _norm(rcell.source), _norm(scell.source)).ratio() * 0.5
+    mine = {line.strip() for line in _norm(scell.source).splitlines()}
+    return len(anchors & mine) / len(anchors) if anchors else 0.0
 
 
 def _moved(sequence: list[int]) -> set[int]:
