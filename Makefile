@@ -21,7 +21,7 @@ demo: install  ## build every lab, then autograde a perfect, a blank and a half-
 	$(BIN)/course demo
 
 test: install  ## the whole suite: helpers, builds, sandbox, nbgrader end to end on every lab, the full profile's dry run
-	$(BIN)/pytest tests -p no:cacheprovider
+	$(BIN)/pytest tests -p no:cacheprovider --durations=25
 
 test-full: install  ## the full profile's dry run alone: every answer key in the Colab code path, offline, COURSE_MAX_STEPS=2
 	$(BIN)/pytest tests/test_full_profile.py -p no:cacheprovider
