@@ -220,13 +220,16 @@ def test_a_test_with_trailing_spaces_and_blank_lines_is_unchanged(student, relea
 
 
 def test_a_cell_sharing_half_of_a_locked_cells_lines_is_taken_for_it(student, release):
+    del student.cells[0]  # the introduction too: nothing before it to place it by
     setup = by_id(student, "setup")[0]
     setup.metadata, setup["id"], setup.source = {}, "otro", "import math\nBASE = 3"
     fixed = repair(student, release, "lab")
     assert by_id(fixed.nb, "setup")[0].source == "import math\nBASE = 2"
     assert [c.source for c in fixed.nb.cells if c.cell_type == "raw"] == ["import math\nBASE = 3"]
-    assert fixed.notes[1] == ("1 celdas sin metadatos de nbgrader, reconocidas por su identificador o su contenido "
-                              "y recuperadas: «setup»")
+    assert fixed.notes == ["celda bloqueada «setup» modificada: restaurada desde el enunciado (su texto se conserva "
+                           "en una celda sin ejecutar a continuación)",
+                           "1 celdas sin metadatos de nbgrader, reconocidas por su identificador o su contenido "
+                           "y recuperadas: «setup»"]
 
 
 def test_a_cell_sharing_a_third_of_a_tests_lines_is_not(student, release):
@@ -269,20 +272,63 @@ def test_a_lost_test_is_looked_for_between_its_neighbours_first(student, release
     test = by_id(student, "test_cuadrado")[0]
     lines = test.source.splitlines()
     test.metadata, test["id"], test.source = {}, "aqui", "\n".join(lines[:2] + ["print('cambiada')"])
-    elsewhere = new_code_cell("\n".join(lines + ["print('más lejos')"]))
-    student.cells.append(elsewhere)  # resembles the test more, but lies after every later graded cell
+    before, after = (new_code_cell("\n".join(lines + [f"print('{where}')"])) for where in ("antes", "después"))
+    student.cells.insert(0, before)  # both resemble the test more, but lie outside its neighbours
+    student.cells.append(after)
     fixed = repair(student, release, "lab")
     assert [c.source for c in fixed.nb.cells if c.cell_type == "raw"] == [test.source]
-    assert fixed.nb.cells[-1].source == elsewhere.source
+    assert fixed.nb.cells[0].source == before.source and fixed.nb.cells[-1].source == after.source
 
 
 def test_an_all_stub_answer_is_the_one_code_cell_where_it_should_be(student, release):
     answer = by_id(student, "doble")[0]
     answer.metadata, answer["id"] = {}, "sin-nada"
-    student.cells.append(new_markdown_cell("Mis notas"))
+    student.cells.insert(student.cells.index(answer), new_markdown_cell("Mis notas"))
     fixed = repair(student, release, "lab")
     assert by_id(fixed.nb, "doble")[0].source == ANSWERS["doble"]
-    assert fixed.nb.cells[-1].source == "Mis notas"
+    assert "Mis notas" in [c.source for c in fixed.nb.cells if c.cell_type == "markdown"]
+
+
+def test_a_written_answer_turned_into_code_comes_back_as_markdown(student, release):
+    i = student.cells.index(by_id(student, "pregunta")[0])
+    student.cells[i] = new_code_cell(ANSWERS["pregunta"], metadata=copy.deepcopy(student.cells[i].metadata))
+    (answer,) = by_id(repair(student, release, "lab").nb, "pregunta")
+    assert answer.cell_type == "markdown" and answer.source == ANSWERS["pregunta"]
+
+
+def test_a_cell_not_found_does_not_stop_the_search_for_the_next(student, release):
+    student.cells.remove(by_id(student, "test_cuadrado")[0])
+    answer = by_id(student, "doble")[0]
+    answer.metadata, answer["id"] = {}, "sin-nada"
+    fixed = repair(student, release, "lab")
+    assert by_id(fixed.nb, "doble")[0].source == ANSWERS["doble"]
+
+
+def test_recovered_cells_are_named_in_the_releases_order(student, release):
+    setup, test = by_id(student, "setup")[0], by_id(student, "test_cuadrado")[0]
+    for c, new_id in ((setup, "a-1"), (test, "a-2")):
+        c.metadata, c["id"] = {}, new_id  # found by their text, wherever they are
+    student.cells.remove(setup)
+    student.cells.append(setup)
+    fixed = repair(student, release, "lab")
+    assert gids(fixed.nb) == gids(release)
+    assert "recuperadas: «setup», «test_cuadrado»" in fixed.notes[0]
+
+
+def test_the_release_and_the_submission_are_never_changed_nor_shared(student, release):
+    student.cells.append(new_code_cell("mio = 1"))
+    answer = by_id(student, "doble")[0]
+    answer.metadata, answer["id"] = {}, "sin-nada"
+    student.cells.remove(by_id(student, "pregunta")[0])
+    before = (copy.deepcopy(release), copy.deepcopy(student))
+    fixed = repair(student, release, "lab").nb
+    assert (release, student) == before
+    given = [*release.cells, *student.cells]
+    for c in fixed.cells:
+        assert all(c is not g and c.metadata is not g.metadata for g in given)
+        assert all(c.metadata.get("nbgrader") is not g.metadata.get("nbgrader") for g in given if "nbgrader" in c.metadata)
+    assert fixed.metadata is not student.metadata
+    assert fixed.metadata["kernelspec"] is not release.metadata["kernelspec"]
 
 
 def test_a_notebook_of_another_lab_is_refused_and_named(release):

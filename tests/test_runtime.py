@@ -124,6 +124,9 @@ def test_each_profile_says_what_it_does_and_where_its_data_are(monkeypatch, tmp_
     assert (full.train_size, full.test_size, full.max_batches) == (None, None, None)
     assert full.describe() == (f"Perfil 'full': dispositivo {full.device}, datos reales en {full.data_root}, "
                                "épocas completas y pesos de ImageNet.")
+    assert full.device == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("COURSE_MAX_STEPS", "1")
+    assert runtime.profile().max_batches == 1
     monkeypatch.setenv("COURSE_MAX_STEPS", " 3 ")
     assert runtime.profile().describe() == (
         f"Perfil 'full' en ensayo (COURSE_MAX_STEPS=3): dispositivo {full.device}, datos en {full.data_root}, "
@@ -146,6 +149,7 @@ def test_limit_keeps_the_first_examples_and_refuses_other_splits():
     assert isinstance(cut, torch.utils.data.Subset) and list(cut) == list(range(smoke.train_size))
     whole = list(range(smoke.test_size))
     assert smoke.limit(whole, "test") is whole
+    assert len(smoke.limit(list(range(smoke.train_size)), "test")) == smoke.test_size
     with pytest.raises(ValueError, match="split debe ser 'train' o 'test', no 'val'"):
         smoke.limit(whole, "val")
 
