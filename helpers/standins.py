@@ -45,7 +45,7 @@ def _publish(build, target: Path) -> Path:
 # --- MNIST ------------------------------------------------------------------------------------
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
-    magic = 0x0800 + (3 if array.ndim == 3 else 1)
+    magic = 0x0800 + array.ndim  # unsigned bytes (0x08), then the number of dimensions
     with open(path, "wb") as f:
         f.write(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape))
         f.write(array.astype(np.uint8).tobytes())
