@@ -132,3 +132,48 @@ def test_saliency_shows_each_image_above_its_own_map():
     plt.close(fig)
     with pytest.raises(ValueError, match="un mapa por imagen"):
         plots.show_saliency(images, maps[:2])
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_every_figure_says_in_spanish_what_its_axes_and_lines_are():
+    """What a student reads on each figure: axis names, titles, legends and tick labels."""
+    h = History(train_loss=[2, 1], train_acc=[0.2, 0.5], val_loss=[2.1, 1.2], val_acc=[0.2, 0.4])
+    loss, acc = plots.plot_histories({"MLP": h}).axes
+    assert (loss.get_title(), acc.get_title()) == ("MLP: pérdida", "MLP: exactitud")
+    assert loss.get_xlabel() == acc.get_xlabel() == "época"
+    assert _legend(loss) == _legend(acc) == ["entrenamiento", "validación"]
+    (ax,) = plots.plot_losses({"SGD": [3.0, 2.0, 1.0]}, window=2).axes
+    assert (ax.get_xlabel(), ax.get_ylabel(), _legend(ax)) == ("lote", "pérdida", ["SGD (media de 2)"])
+    (ax,) = plots.plot_lr_sweep({0.1: 1.0, 10.0: float("nan")}).axes
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_xscale()) == ("tasa de aprendizaje", "pérdida", "log")
+    assert _legend(ax) == ["pérdida media", "diverge (no es un número finito)"]
+    ax = plots.plot_confusion_matrix(torch.eye(3), ["gato", "perro", "pez"]).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicha", "verdadera")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [t.get_text() for t in ax.get_yticklabels()] == \
+        ["gato", "perro", "pez"]
+    (ax,) = plots.plot_class_distribution([0, 1, 1], ["a", "b"]).axes
+    assert (ax.get_title(), ax.get_ylabel()) == ("Distribución de clases", "ejemplos")
+    fig = plots.show_saliency(torch.rand(2, 1, 4, 4), torch.rand(2, 4, 4), titles=["uno", "dos"])
+    assert [a.get_title() for a in fig.axes[:2]] == ["uno", "dos"]
+    assert fig.axes[2].get_title(loc="left") == "saliencia"
+
+
+def test_a_sweep_where_every_rate_diverged_still_marks_them():
+    (ax,) = plots.plot_lr_sweep({0.5: float("inf"), 5.0: float("nan")}).axes
+    crosses = ax.get_lines()[-1]
+    assert list(crosses.get_xdata()) == [0.5, 5.0] and list(crosses.get_ydata()) == [1.0, 1.0]
+    with pytest.raises(ValueError, match=r"^plot_lr_sweep necesita tasas positivas \(el eje es logarítmico\): "
+                                         r"se recibieron \[0, 1\]\.$"):
+        plots.plot_lr_sweep({1: 1.0, 0: 2.0})
+
+
+def test_grey_images_are_shown_as_grey_and_colour_ones_in_colour():
+    fig = plots.show_images([torch.rand(1, 5, 6), torch.rand(3, 5, 6)], ncols=2)
+    grey, colour = (ax.images[0] for ax in fig.axes)
+    assert grey.get_array().shape == (5, 6) and grey.get_cmap().name == "gray"
+    assert colour.get_array().shape == (5, 6, 3)
+    fig = plots.show_saliency([torch.rand(1, 5, 6)], [torch.rand(5, 6)])
+    assert fig.axes[0].images[0].get_cmap().name == "gray" and fig.axes[1].images[0].get_cmap().name == "hot"
