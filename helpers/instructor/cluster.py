@@ -83,6 +83,10 @@ def _unpack(packed: bytes, root: Path) -> None:
             target.write_bytes(zf.read(info))
 
 
+#: Seconds to wait for the scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 15
+
+
 def connect(address: str):
     """A Dask client for the scheduler at ``address``, or :class:`ClusterUnavailable` saying why not."""
     try:
@@ -90,7 +94,7 @@ def connect(address: str):
     except ImportError:
         raise ClusterUnavailable("Para --cluster hace falta Dask distributed: pip install distributed") from None
     try:
-        return Client(address, timeout="15s")
+        return Client(address, timeout=f"{CONNECT_TIMEOUT}s")
     except (OSError, TimeoutError, ValueError) as e:
         raise ClusterUnavailable(
             f"No se pudo conectar con el planificador de Dask en {address} ({type(e).__name__}). Comprueba que "
