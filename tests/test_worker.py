@@ -9,7 +9,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.instructor import grading, sandbox
-from helpers.instructor.worker import Job, Kernels, WorkerFailed, WorkerPool, run_nbgrader
+from helpers.instructor.build import run_nbgrader
+from helpers.instructor.worker import Job, Kernels, WorkerFailed, WorkerPool
 
 pytestmark = pytest.mark.slow  # each worker starts nbgrader and a sealed kernel with PyTorch in it
 

@@ -152,6 +152,31 @@ def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.Co
     return proc
 
 
+def course_config(root: Path):
+    """The nbgrader configuration of the course folder ``root`` (its ``nbgrader_config.py``, rooted there)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    return config
+
+
+def run_nbgrader(converter, root: Path, lab: str, student: str | None = None) -> dict:
+    """Run nbgrader's ``converter`` (``Autograde``, ``GenerateAssignment``) in this process, with ``--force``,
+    on the course folder ``root`` and its configuration; nbgrader's result (``success``, ``log``, ``error``)."""
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    config = course_config(root)
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = lab
+    if student is not None:
+        coursedir.student_id = student
+    app = converter(coursedir=coursedir, config=config)
+    app.force = True
+    return capture_log(app)
+
+
 def build_release(lab: str, root: Path = ROOT) -> Path:
     """Generate ``release/<lab>`` with ``nbgrader generate_assignment``; return the notebook's path."""
     nbgrader("generate_assignment", lab, "--force", root=root)

@@ -49,6 +49,7 @@ from pathlib import Path
 
 from ..course import COURSE_ID, check_lab, lab_notebook
 from . import grading
+from .build import course_config
 from .collect import Identity
 
 
@@ -122,10 +123,9 @@ def late_plugin(workdir: Path):
     """nbgrader's late-submission plugin as the work folder's ``nbgrader_config.py`` configures it
     (``c.LateSubmissionPlugin.penalty_method = "zero"``, or a plugin class of the instructor's)."""
     from nbgrader.plugins import LateSubmissionPlugin
-    from traitlets.config.loader import PyFileConfigLoader
     from traitlets.utils.importstring import import_item
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(workdir)).load_config()
+    config = course_config(workdir)
     plugin_class = config.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
     if isinstance(plugin_class, str):
         plugin_class = import_item(plugin_class)

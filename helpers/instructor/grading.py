@@ -36,10 +36,10 @@ import nbformat
 
 from . import collect as collecting
 from . import sandbox, tamper
-from .build import HIDDEN_TESTS, nbgrader_env, read_notebook
+from .build import HIDDEN_TESTS, nbgrader_env, read_notebook, run_nbgrader
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
-from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool, run_nbgrader
+from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool
 
 CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
 NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 #: Run in every warm kernel before it is handed to a student: what the labs import first.
@@ -99,7 +99,7 @@ class Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "helpers.instructor.worker", str(write),
-                                          json.dumps(self.kernels.__dict__)],
+                                          json.dumps(asdict(self.kernels))],
                                          stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                          pass_fds=(write,), env=nbgrader_env(), start_new_session=True,
                                          preexec_fn=_die_with_grader, text=True)
@@ -120,7 +120,7 @@ class Worker:
             self.stop()
             self._start()
         try:
-            self.proc.stdin.write(json.dumps({**job.__dict__, "last": self.last}) + "\n")
+            self.proc.stdin.write(json.dumps(asdict(replace(job, last=self.last))) + "\n")
             self.proc.stdin.flush()
         except OSError:
             pass  # a worker that died says so below
@@ -224,18 +224,25 @@ class WarmKernels:
         self.next = loop.create_task(self._ready(km))
 
     async def _launch(self):
+        """A sealed kernel, started (not yet ready); None if it would not start."""
         from .sandbox import SandboxedKernelManager
 
         km = SandboxedKernelManager(kernel_name="python3", data_dir=self.kernels.data_dir,
                                     memory_gb=self.kernels.memory_gb)
         try:
             await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
-        except BaseException:
+            return km
+        except BaseException as e:  # cancelled at the end of a run, or a kernel that would not start
             await self._shut(km)
-            raise
-        return km
+            if not isinstance(e, Exception):
+                raise
+            print(f"No se pudo arrancar un núcleo por adelantado ({type(e).__name__}: {e}).", flush=True)
+            return None
 
     async def _ready(self, km):
+        """``km`` once it answers and has run :data:`WARM_UP`; None if it failed (it is shut down)."""
+        if km is None:
+            return None
         try:
             kc = km.client()
             kc.start_channels()
@@ -256,12 +263,7 @@ class WarmKernels:
             return None
 
     async def _warm(self):
-        try:
-            km = await self._launch()
-        except Exception as e:
-            print(f"No se pudo arrancar un núcleo por adelantado ({type(e).__name__}: {e}).", flush=True)
-            return None
-        return await self._ready(km)
+        return await self._ready(await self._launch())
 
     @staticmethod
     async def _shut(km) -> None:
@@ -289,33 +291,11 @@ class WarmKernels:
             self.loop.run_until_complete(self._shut(km))
 
 
-def _load_config(root: Path):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
-
-
-def run_nbgrader(converter, root: Path, lab: str, student: str | None = None) -> dict:
-    """Run nbgrader's ``converter`` (``Autograde``, ``GenerateAssignment``) in this process, with ``--force``,
-    on the course folder ``root`` and its configuration; nbgrader's result (``success``, ``log``, ``error``)."""
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
-
-    config = _load_config(Path(root))
-    coursedir = CourseDirectory(config=config)
-    coursedir.assignment_id = lab
-    if student is not None:
-        coursedir.student_id = student
-    app = converter(coursedir=coursedir, config=config)
-    app.force = True
-    return capture_log(app)
-
-
 def grade_job(job: Job) -> None:
     """Autograde one job in this process; raise if nbgrader failed (its log is in ``root/nbgrader.log``)."""
     from nbgrader.converters import Autograde
+
+    from .build import run_nbgrader
 
     root = Path(job.root)
     os.chdir(root)
@@ -352,8 +332,8 @@ def main() -> None:
     try:
         while line := loop.run_until_complete(jobs.readline()):
             job = Job(**json.loads(line))
-            if RobustExecute.warm_kernels is not None:
-                RobustExecute.warm_kernels.more = not job.last
+            if warm is not None:
+                warm.more = not job.last
             error = None
             try:
                 grade_job(job)
@@ -364,8 +344,8 @@ def main() -> None:
             answers.write(json.dumps({"student": job.student, "error": error}) + "\n")
             answers.flush()
     finally:
-        if RobustExecute.warm_kernels is not None:
-            RobustExecute.warm_kernels.close()
+        if warm is not None:
+            warm.close()
     # Every kernel is shut down and every answer sent: skip the interpreter's teardown, which waits
     # over a second on jupyter_client's leftovers.
     answers.close()
