@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from helpers.course import COURSE_ID, lab_notebook
-from helpers.instructor import build, cli, export
+from helpers.instructor import build, cli, export, grading
 from helpers.instructor.collect import Identity
 
 LAB = "lab1_convolutions"
@@ -40,9 +40,7 @@ def graded(tmp_path_factory):
     release = build.read_notebook(lab_notebook("release", LAB))
     (workdir / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     state = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PATH", build.nbgrader_env()["PATH"])  # nbgrader runs alembic to create a gradebook
-        Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID).close()
+    shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         gb.add_assignment(LAB, duedate=DUE)
         gb.add_notebook(LAB, LAB)
@@ -169,7 +167,6 @@ def test_a_moodle_class_from_download_to_export(tmp_path):
     import nbformat
     from nbgrader.api import Gradebook
 
-    from helpers.instructor import grading
 
     def sent(nb, when):
         return nbformat.writes(nb), when

@@ -40,11 +40,20 @@ def test_smoke_budgets(monkeypatch):
     assert full.epochs(full=10, smoke=6) == 10 and full.limit([1, 2, 3], "train") == [1, 2, 3]
 
 
-def test_nbgrader_execution_means_smoke_in_a_fresh_interpreter():
+@pytest.fixture(scope="module")
+def fresh_interpreter():
+    """What a new Python process under nbgrader (``NBGRADER_EXECUTION``, nothing else) printed: whether
+    PyTorch was loaded after ``import helpers`` and after its first use, and the profile it chose."""
+    code = ("import sys, helpers\nprint('torch' in sys.modules)\nfrom helpers import profile, seed_everything\n"
+            "print('torch' in sys.modules, profile is helpers.profile, callable(seed_everything))\n"
+            "try:\n    helpers.no_existe\nexcept AttributeError as e:\n    print(e)\nprint(profile().name)")
     env = {"NBGRADER_EXECUTION": "autograde", "PATH": ""}
-    out = subprocess.run([sys.executable, "-c", "from helpers import profile; print(profile().name)"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "smoke"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def test_nbgrader_execution_means_smoke_in_a_fresh_interpreter(fresh_interpreter):
+    assert fresh_interpreter[-1] == "smoke"
 
 
 def test_seed_everything_repeats_random_numbers():
@@ -93,13 +102,9 @@ def test_invalid_course_max_steps_is_a_clear_error(monkeypatch, value):
         runtime.profile()
 
 
-def test_importing_helpers_leaves_pytorch_for_first_use():
+def test_importing_helpers_leaves_pytorch_for_first_use(fresh_interpreter):
     """The grader's processes import ``helpers`` and never need PyTorch; a notebook gets it on first use."""
-    code = ("import sys, helpers\nprint('torch' in sys.modules)\nfrom helpers import profile, seed_everything\n"
-            "print('torch' in sys.modules, profile is helpers.profile, callable(seed_everything))\n"
-            "try:\n    helpers.no_existe\nexcept AttributeError as e:\n    print(e)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.splitlines() == ["False", "True True True", "module 'helpers' has no attribute 'no_existe'"]
+    assert fresh_interpreter[:3] == ["False", "True True True", "module 'helpers' has no attribute 'no_existe'"]
 
 
 def test_profile_names_ignore_case_and_spaces(monkeypatch):

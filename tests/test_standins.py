@@ -97,11 +97,12 @@ def test_fer2013_emotions_differ_where_the_face_shows_them():
     assert all(img.shape == (48, 48) and img.dtype == np.uint8 for img, _ in faces[:5])
 
 
-def test_each_build_is_the_same_bytes(tmp_path):
-    a, b = standins.fer2013(tmp_path / "a"), standins.fer2013(tmp_path / "b")
-    assert (a / "fer2013.csv").read_bytes() == (b / "fer2013.csv").read_bytes()
-    assert (standins.mnist(tmp_path / "a") / "raw" / "t10k-labels-idx1-ubyte").read_bytes() == \
-        (standins.mnist(tmp_path / "b") / "raw" / "t10k-labels-idx1-ubyte").read_bytes()
+def test_each_build_is_the_same_bytes(built, tmp_path):
+    first, again = built[0] / "fer2013", standins.fer2013(tmp_path)
+    assert (first / "fer2013.csv").read_bytes() == (again / "fer2013.csv").read_bytes()
+    first, again = built[0] / "MNIST" / "raw", standins.mnist(tmp_path) / "raw"
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert (first / name).read_bytes() == (again / name).read_bytes()
 
 
 def test_a_stand_in_is_built_once_and_a_failed_build_leaves_nothing(tmp_path):
