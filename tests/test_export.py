@@ -11,6 +11,7 @@ import pytest
 from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, export, grading
 from helpers.instructor.collect import Identity
+from fixture_scope import shared
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -30,7 +31,7 @@ def _cells(nb):
             or c.metadata.get("nbgrader", {}).get("solution")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def graded(tmp_path_factory):
     """A work folder as course grade and formgrader leave it: every code test passed, written answers as in CLASS."""
     from nbgrader.api import Gradebook
@@ -72,7 +73,7 @@ def graded(tmp_path_factory):
     return workdir
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def exported(graded):
     """One export of the class (the feedback pages take a while to write)."""
     return export.export(LAB, graded, canvas_assignment="Laboratorio 1 (98765)")

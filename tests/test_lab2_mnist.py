@@ -8,6 +8,7 @@ from torch import nn
 from helpers import evaluation, models
 from helpers.course import lab_notebook
 from helpers.data import TensorLoader
+from fixture_scope import shared
 
 SETUP = """
 import torch
@@ -21,7 +22,7 @@ DEFINITIONS = ("mlp", "train_epoch", "save_load", "evaluate_accuracy", "cnn", "p
                "most_confused")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def key():
     nb = nbformat.read(str(lab_notebook("source", "lab2_mnist")), as_version=4)
     namespace = {}

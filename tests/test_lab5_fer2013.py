@@ -6,9 +6,10 @@ import torch
 
 from helpers import budgets
 from helpers.course import lab_notebook
+from fixture_scope import shared
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def key():
     nb = nbformat.read(str(lab_notebook("source", "lab5_fer2013")), as_version=4)
     namespace = {}

@@ -9,12 +9,14 @@ import pytest
 from PIL import Image
 
 from helpers import standins
+from fixture_scope import shared
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("datos")
-    return root, standins.place_as_real(root, cifar_sizes=(50, 20))
+@pytest.fixture(scope=shared)
+def root(tmp_path_factory):
+    """A data folder for the module. Each test calls the builder of what it checks (the first call builds,
+    later ones find it built), so every builder is reached from the tests that read its output."""
+    return tmp_path_factory.mktemp("datos")
 
 
 def read_idx(path):
@@ -25,8 +27,9 @@ def read_idx(path):
     return magic, np.frombuffer(raw[4 + 4 * ndim:], dtype=np.uint8).reshape(dims)
 
 
-def test_mnist_is_written_as_torchvisions_idx_files(built):
-    raw = built[0] / "MNIST" / "raw"
+def test_mnist_is_written_as_torchvisions_idx_files(root):
+    raw = standins.mnist(root) / "raw"
+    assert raw == root / "MNIST" / "raw"
     magics, arrays = zip(*(read_idx(raw / name) for name in (
         "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")))
     assert magics == (2051, 2049, 2051, 2049)
@@ -42,8 +45,8 @@ def test_mnist_is_written_as_torchvisions_idx_files(built):
     assert not np.array_equal(train_labels, load_digits().target[:1437])  # shuffled, not in scikit-learn's order
 
 
-def test_cifar10_is_written_as_the_python_batches(built):
-    root, md5 = built
+def test_cifar10_is_written_as_the_python_batches(root):
+    md5 = standins.place_as_real(root, cifar_sizes=(50, 20))
     folder = root / "cifar-10-batches-py"
     assert sorted(md5) == ["batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
                            "data_batch_5", "test_batch"]
@@ -67,8 +70,9 @@ def test_cifar10_classes_have_their_own_colour():
     assert min(distances) > 10  # a small network can tell them apart
 
 
-def test_fer2013_folders_and_csv_hold_the_same_faces(built):
-    fer = built[0] / "fer2013"
+def test_fer2013_folders_and_csv_hold_the_same_faces(root):
+    fer = standins.fer2013(root)
+    assert fer == root / "fer2013"
     for split, counts in (("train", standins._FER_TRAIN_COUNTS), ("test", standins._FER_TEST_COUNTS)):
         assert [len(list((fer / split / name).glob("*.png"))) for name in standins.FER_CLASSES] == list(counts)
     lines = (fer / "fer2013.csv").read_text().splitlines()
@@ -97,10 +101,10 @@ def test_fer2013_emotions_differ_where_the_face_shows_them():
     assert all(img.shape == (48, 48) and img.dtype == np.uint8 for img, _ in faces[:5])
 
 
-def test_each_build_is_the_same_bytes(built, tmp_path):
-    first, again = built[0] / "fer2013", standins.fer2013(tmp_path)
+def test_each_build_is_the_same_bytes(root, tmp_path):
+    first, again = standins.fer2013(root), standins.fer2013(tmp_path)
     assert (first / "fer2013.csv").read_bytes() == (again / "fer2013.csv").read_bytes()
-    first, again = built[0] / "MNIST" / "raw", standins.mnist(tmp_path) / "raw"
+    first, again = standins.mnist(root) / "raw", standins.mnist(tmp_path) / "raw"
     for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         assert (first / name).read_bytes() == (again / name).read_bytes()
 
