@@ -1,12 +1,15 @@
 """course export: final grades in the columns Moodle's and Canvas's importers read, feedback zipped as
 Moodle's feedback-files import expects, feedback pages with the instructor's scores (synthetic gradebook)."""
 import csv
+import dataclasses
 import json
+import math
 import shutil
 import zipfile
 from datetime import datetime, timedelta
 
 import pytest
+from nbgrader.plugins import LateSubmissionPlugin
 
 from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, export, grading
@@ -63,7 +66,8 @@ def graded(tmp_path_factory):
                     gb.find_comment(g.name, LAB, LAB, sid).manual_comment = f"Bien argumentado ({g.name})"
                 else:
                     g.needs_manual_grade = True
-            state[sid] = {"identidad": who.record(), "notas": ["se conservan tus notas y comentarios a mano de «x»"]}
+            notes = ["se conservan tus notas y comentarios a mano de «x»", f"celda de {sid}: superó el tiempo máximo"]
+            state[sid] = {"identidad": who.record(), "notas": notes}
             if who.platform == "moodle" or hours > 0:  # the pages the tests read (each takes seconds to write)
                 executed = lab_notebook(f"autograded/{sid}", LAB, workdir)
                 executed.parent.mkdir(parents=True)
@@ -99,6 +103,12 @@ def test_moodle_worksheet_has_the_columns_its_importer_requires(graded, exported
     assert set(by_id) == {"Participante 1234567", "Participante 7654321"}  # homonyms stay apart
     assert by_id["Participante 1234567"]["Calificación"] == f"{_points('code') + 5:g}"
     assert by_id["Participante 7654321"]["Calificación"] == ""  # written answers pending: no grade sent
+    code, top = _points("code"), _points("code") + _points("written")
+    assert by_id["Participante 1234567"]["Calificación máxima"] == f"{top:g}"
+    assert by_id["Participante 1234567"]["Comentarios de retroalimentación"] == (
+        f"Automática: {code:g}; respuestas escritas: 5. Total: {code + 5:g} de {top:g} puntos. Detalle en el "
+        "archivo de retroalimentación.")
+    assert by_id["Participante 7654321"]["Comentarios de retroalimentación"] == ""
     datetime.strptime(by_id["Participante 1234567"]["Última modificación (calificación)"], "%Y-%m-%d %H:%M:%S")
     assert "ana_garcia_7654321" in result.summary() and "sin nota" in result.summary()
 
@@ -116,13 +126,102 @@ def test_canvas_file_is_keyed_by_user_id_with_the_late_penalty(exported):
     result = exported
     rows = _rows(result.folder / f"canvas_{LAB}.csv")
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Laboratorio 1 (98765)"]
-    assert [r[:2] for r in rows[1:]] == [["garcíaana", "12345"]]  # the anonymous one has no user id
-    assert rows[1][5] == "0"  # 30 h late with penalty_method "zero"
+    assert rows[1:] == [["garcíaana", "12345", "", "", "", "0"]]  # 30 h late with penalty_method "zero"; the
+    # anonymous one has no user id
     assert "anon_4242" in result.summary() and "anónima" in result.summary()
     assert "garciaana_12345, 30.0 h" in result.summary()
     final = {r[0]: r for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
     assert final["garciaana_12345"][10] == f"{_points('code') + 2:g}" and final["garciaana_12345"][11] == "0"
     assert final["luis"][11] == f"{_points('code') + 1:g}"
+
+
+def test_final_grades_file_has_every_student_and_each_part_of_the_grade(graded, exported):
+    code, top = _points("code"), _points("code") + _points("written")
+    expected = []
+    for sid, (who, hours, written) in sorted(CLASS.items()):
+        points = sum(written or ())
+        late = max(hours, 0)
+        penalty = code + points if late else 0  # penalty_method "zero": a late grade is 0
+        final = "" if written is None else f"{code + points - penalty:g}"
+        expected.append([sid, who.name, who.platform, who.participant, f"{code:g}", f"{points:g}",
+                         "0" if written is not None else "2", f"{top:g}", (DUE + timedelta(hours=hours)).isoformat(),
+                         f"{late:.2f}", f"{penalty:g}", final, final])
+    rows = _rows(exported.folder / f"notas_finales_{LAB}.csv")
+    assert rows[0] == export.FINAL_COLUMNS and rows[1:] == expected
+    on_ten = _rows(export.write_final_csv(exported.grades, graded / "sobre_diez.csv", 10))
+    assert [r[-1] for r in on_ten[1:]] == [r[-1] and f"{round(float(r[-1]) * 10 / top, 2):g}" for r in expected]
+    assert [r[:-1] for r in on_ten[1:]] == [r[:-1] for r in expected]
+
+
+def test_the_comment_beside_a_grade_adds_up_its_parts():
+    late = export.FinalGrade("x", None, auto=20, written=3, pending=0, max_score=27, late_penalty=5,
+                             seconds_late=7200, submitted=None)
+    assert export._comment(late) == ("Automática: 20; respuestas escritas: 3; penalización por retraso: −5. "
+                                     "Total: 18 de 27 puntos. Detalle en el archivo de retroalimentación.")
+    assert export._comment(dataclasses.replace(late, pending=1)) == ""
+
+
+class LateByTheHour(LateSubmissionPlugin):
+    """An instructor's own policy: one point off per hour late, or part of one."""
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        return math.ceil(total_seconds_late / 3600)
+
+
+def test_a_late_penalty_plugin_named_in_the_course_config_is_used(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
+    workdir = tmp_path / LAB
+    shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("autograded", "feedback", "exportar"))
+    (workdir / "nbgrader_config.py").write_text(
+        f'c = get_config()\nc.AssignLatePenalties.plugin_class = "{__name__}.LateByTheHour"\n')
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.find_submission(LAB, "luis").timestamp = DUE + timedelta(seconds=1)
+        gb.db.commit()
+    penalties = {g.student: g.late_penalty for g in export.final_grades(LAB, workdir)}
+    assert penalties == {"ana_garcia_1234567": 0, "ana_garcia_7654321": 0, "anon_4242": 0,
+                         "luis": 1,  # one second late
+                         "garciaana_12345": _points("code") + 2}  # 30 h late: 30 points, but never below 0
+
+
+def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, tmp_path):
+    workdir = tmp_path / LAB
+    shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("autograded", "feedback"))
+    (workdir / "exportar").mkdir(exist_ok=True)  # an earlier export
+    code, top = _points("code"), _points("code") + _points("written")
+    on_one = lambda points: f"{round(points / top, 2):g}"  # noqa: E731
+    result = export.export(LAB, workdir, out_of=1, canvas_assignment="Lab 1")
+    assert result.folder == workdir / "exportar"
+    moodle = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
+    assert moodle["Participante 1234567"][2:4] == [on_one(code + 5), "1"]
+    assert _rows(result.folder / f"canvas_{LAB}.csv")[1][5] == "0"
+    assert f"ponle la nota a mano ({on_one(code)})" in result.summary()
+    final = {r[0]: r[-1] for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
+    assert final == {"estudiante": "nota_exportada", "ana_garcia_1234567": on_one(code + 5), "ana_garcia_7654321": "",
+                     "anon_4242": on_one(code), "garciaana_12345": "0", "luis": on_one(code + 1)}
+
+    (workdir / "estado.json").unlink()  # a folder graded with plain nbgrader: nobody's platform is known
+    again = export.export(LAB, workdir)
+    assert again.files == [workdir / "exportar" / f"notas_finales_{LAB}.csv"]
+    rows = _rows(again.files[0])
+    assert [r[:4] for r in rows[1:]] == [[sid, "", "", ""] for sid in sorted(CLASS)]
+    assert again.left_out == [
+        f"sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): {', '.join(sorted(CLASS))}; "
+        f"sus notas están en notas_finales_{LAB}.csv"]
+
+
+def test_export_summary_names_every_file_and_everyone_left_out(exported):
+    code = _points("code")
+    folder = exported.folder
+    assert exported.summary().splitlines() == [
+        f"{LAB}: 5 estudiantes en el libro de notas.",
+        *(f"  escrito: {folder / name}" for name in (f"notas_finales_{LAB}.csv", f"moodle_{LAB}.csv",
+                                                     f"retroalimentacion_moodle_{LAB}.zip", f"canvas_{LAB}.csv")),
+        "  sin nota (respuestas escritas sin calificar en formgrader): ana_garcia_7654321",
+        f"  entrega tardía: garciaana_12345, 30.0 h después de la fecha límite (penalización {code + 2:g})",
+        f"  ! anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano ({code:g})",
+        "  ! sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): luis; sus notas "
+        f"están en notas_finales_{LAB}.csv"]
 
 
 def _moodle_import_target(path: str):
@@ -148,6 +247,7 @@ def test_feedback_zip_follows_moodles_import_and_pages_show_manual_grades(graded
         (7654321, "assignsubmission_file", f"/retroalimentacion_{LAB}.html")]
     assert names[0].startswith("Ana García_1234567_assignsubmission_file/")
     assert 'lang="es"' in page and "Bien argumentado" in page and "Nota final" in page
+    assert "ana_garcia_1234567" in page and "celda de ana_garcia_1234567: superó el tiempo máximo" in page
     assert "pendientes de calificación" not in page and "se conservan tus notas" not in page
     late = (graded / "feedback" / "garciaana_12345" / LAB / f"{LAB}.html").read_text()
     assert "Penalización por entrega tardía" in late
@@ -160,6 +260,17 @@ def test_export_without_grading_or_with_a_bad_scale_says_what_to_do(tmp_path, ca
     (tmp_path / LAB / "gradebook.db").touch()
     assert cli.main(["export", LAB, "--workdir", str(tmp_path), "--out-of", "0"]) == 1
     assert "--out-of debe ser" in capsys.readouterr().err
+    from nbgrader.api import Gradebook
+
+    shutil.copy2(grading.empty_gradebook(), tmp_path / LAB / "gradebook.db")
+    with Gradebook(f"sqlite:///{tmp_path / LAB / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.add_assignment(LAB)  # generated, nobody graded yet
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path)]) == 1
+    assert f"no tiene ninguna entrega de {LAB}" in capsys.readouterr().err  # no nbgrader_config.py: its defaults
+    (tmp_path / LAB / "nbgrader_config.py").write_text("c = get_config(\n")
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "No se pudo leer la configuración de nbgrader" in err and "SyntaxError" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

@@ -78,6 +78,27 @@ def test_warnings_print_on_stdout_so_nbgrader_does_not_zero_the_cell():
     assert "Aviso (UserWarning): aviso inofensivo" in out.stdout and out.stderr == ""
 
 
+def test_a_warning_is_one_spanish_line_on_stdout(capsys):
+    import warnings
+
+    import helpers
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = helpers._show_warning_on_stdout  # what ``import helpers`` installs (test above)
+        warnings.warn("aviso inofensivo")
+        warnings.warn("obsoleto", DeprecationWarning)
+    out = capsys.readouterr()
+    assert out.out == "Aviso (UserWarning): aviso inofensivo\nAviso (DeprecationWarning): obsoleto\n"
+    assert out.err == ""
+
+
+def test_helpers_hands_out_the_runtime_functions_on_first_use():
+    import helpers
+    assert helpers.profile is runtime.profile and helpers.seed_everything is runtime.seed_everything
+    with pytest.raises(AttributeError, match="^module 'helpers' has no attribute 'no_existe'$"):
+        helpers.no_existe
+
+
 def test_course_max_steps_cuts_only_the_full_profile(monkeypatch):
     monkeypatch.setenv("COURSE_MAX_STEPS", "2")
     smoke = runtime.profile()

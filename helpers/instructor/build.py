@@ -153,10 +153,19 @@ def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.Co
 
 
 def course_config(root: Path):
-    """The nbgrader configuration of the course folder ``root`` (its ``nbgrader_config.py``, rooted there)."""
+    """The nbgrader configuration of the course folder ``root`` (its ``nbgrader_config.py``, rooted there;
+    nbgrader's defaults if it has none, as nbgrader itself does). A file Python cannot run is a Spanish
+    ``ValueError``."""
+    from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    path = Path(root) / "nbgrader_config.py"
+    config = Config()
+    if path.exists():
+        try:
+            config = PyFileConfigLoader(path.name, path=str(root)).load_config()
+        except Exception as e:  # a syntax error, a name it does not define...
+            raise ValueError(f"No se pudo leer la configuración de nbgrader {path}: {type(e).__name__}: {e}") from None
     config.CourseDirectory.root = str(root)
     return config
 

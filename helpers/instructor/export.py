@@ -233,7 +233,7 @@ def write_moodle_csv(grades: list[FinalGrade], path: Path, out_of: float | None,
     """Moodle's grading worksheet: one row per participant, keyed by "Participante <id>"."""
     ident, name, grade, maximum, modified, comments, prefix = language.value
     now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # strtotime reads it; newer than any grade in Moodle
-    top = out_of or (grades[0].max_score if grades else 0)
+    top = out_of or grades[0].max_score  # every grade of a lab has the same maximum
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([ident, name, grade, maximum, modified, comments])
