@@ -127,14 +127,15 @@ def _decode_gray(paths: list[str]) -> tuple[np.ndarray, list[int]]:
     return out, bad
 
 
-def decode_images(paths: list[str], workers: int | None = None) -> tuple[np.ndarray, list[int]]:
-    """Decode many grey image files, in parallel processes when there are enough to be worth it.
+def decode_images(paths: list[str], workers: int | None = None,
+                  parallel_from: int = 2000) -> tuple[np.ndarray, list[int]]:
+    """Decode many grey image files, in ``workers`` processes when there are at least ``parallel_from``.
 
     Returns the ``(N, 48, 48)`` uint8 images (zeros where a file could not be read) and the indices
     of the files that could not be read.
     """
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(paths) < 2000:
+    if workers == 1 or len(paths) < parallel_from:
         return _decode_gray(paths)
     size = -(-len(paths) // (4 * workers))
     starts = range(0, len(paths), size)
@@ -369,6 +370,8 @@ def install_fer2013(source, root=None) -> Path:
 
 
 FER_KAGGLE_DATASET = "msambare/fer2013"
+#: Where ``drive.mount`` puts the student's Google Drive in Colab.
+COLAB_DRIVE = Path("/content/drive")
 
 
 def _colab_files():
@@ -403,8 +406,8 @@ def get_fer2013(origin: str = "kaggle", drive_path: str = "MyDrive/fer2013.zip",
     elif origin == "drive":
         _colab_files()
         from google.colab import drive
-        drive.mount("/content/drive")
-        install_fer2013(Path("/content/drive") / drive_path, root)
+        drive.mount(str(COLAB_DRIVE))
+        install_fer2013(COLAB_DRIVE / drive_path, root)
     else:
         import subprocess
         import tempfile

@@ -6,10 +6,8 @@ import torch
 
 def _as_image(img) -> np.ndarray:
     img = torch.as_tensor(img).detach().cpu().float()
-    if img.ndim == 3:
+    if img.ndim == 3:  # (C, H, W) to (H, W, C); matplotlib draws (H, W, 1) as a grey (H, W) image
         img = img.permute(1, 2, 0)
-        if img.shape[2] == 1:
-            img = img[..., 0]
     return img.numpy()
 
 

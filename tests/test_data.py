@@ -35,14 +35,26 @@ def test_standins_are_deterministic(tmp_path):
 
 
 def test_fer_folder_and_csv_agree():
-    folder = data.load_fer2013("train", layout="folder")
-    csv = data.load_fer2013("train", layout="csv")
+    folder = data.load_fer2013("train", layout="folder", cache=False)  # decoded now, not read from the cache
+    csv = data.load_fer2013("train", layout="csv", cache=False)
     assert folder.images.shape == (400, 1, 48, 48) and folder.images.dtype == torch.float32
     assert 0 <= folder.images.min() and folder.images.max() <= 1
     assert folder.classes == sorted(folder.classes) == list(data.FER_CLASSES)
     assert torch.equal(folder.images, csv.images) and torch.equal(folder.targets, csv.targets)
     assert folder.targets.bincount().tolist() == [60, 10, 60, 90, 70, 60, 50]
-    assert len(data.load_fer2013("test")) == len(data.load_fer2013("test", layout="csv")) == 100
+    assert len(data.load_fer2013("test", cache=False)) == len(data.load_fer2013("test", layout="csv", cache=False)) == 100
+
+
+def test_mnist_and_cifar10_read_the_folder_given_and_the_training_split_by_default(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n in (("train", 3), ("t10k", 2)):  # a tiny MNIST, unlike the profile's stand-in
+        standins._write_idx(raw / f"{split}-images-idx3-ubyte", np.zeros((n, 28, 28), np.uint8))
+        standins._write_idx(raw / f"{split}-labels-idx1-ubyte", np.arange(n, dtype=np.uint8))
+    assert (len(data.load_mnist(root=tmp_path)), len(data.load_mnist(train=False, root=tmp_path))) == (3, 2)
+    standins.cifar10(tmp_path, train_size=10, test_size=5)
+    cifar, cifar_test = data.load_cifar10(root=tmp_path), data.load_cifar10(train=False, root=tmp_path)
+    assert (len(cifar), len(cifar_test)) == (10, 5) and cifar[0][0].shape == (3, 32, 32)
 
 
 def _copy_fer(tmp_path):
@@ -53,17 +65,36 @@ def _copy_fer(tmp_path):
     return root
 
 
-def test_fer_missing_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(data.CourseDataError, match="No se encontró la carpeta .*train"):
+def test_fer_missing_folder_or_csv_is_a_clear_error(tmp_path):
+    fer = tmp_path / "fer2013"
+    with pytest.raises(data.CourseDataError) as error:
         data.load_fer2013("train", root=tmp_path)
+    assert str(error.value) == (
+        f"No se encontró la carpeta {fer / 'train'}. FER-2013 debe estar en {fer} con las subcarpetas train/ y "
+        "test/, y dentro una carpeta por emoción (angry, disgust, fear, happy, neutral, sad, surprise). Descárgalo "
+        "de Kaggle (msambare/fer2013) y descomprímelo ahí.")
+    with pytest.raises(data.CourseDataError) as error:
+        data.load_fer2013("train", layout="csv", root=tmp_path)
+    assert str(error.value) == (
+        f"No se encontró el archivo {fer / 'fer2013.csv'}. Descarga fer2013.csv de Kaggle "
+        "(challenges-in-representation-learning-facial-expression-recognition-challenge).")
+    fer.mkdir()
+    (fer / "fer2013.csv").write_text("emocion,pixeles\n0,1 2 3\n")
+    with pytest.raises(data.CourseDataError) as error:
+        data.load_fer2013("train", layout="csv", root=tmp_path)
+    assert str(error.value) == (f"{fer / 'fer2013.csv'} no tiene las columnas emotion,pixels,Usage (tiene "
+                                "['emocion', 'pixeles']).")
 
 
 def test_fer_missing_class_is_named(tmp_path):
     import shutil
     root = _copy_fer(tmp_path)
     shutil.rmtree(root / "fer2013" / "test" / "disgust")
-    with pytest.raises(data.CourseDataError, match="disgust"):
+    shutil.rmtree(root / "fer2013" / "test" / "sad")
+    with pytest.raises(data.CourseDataError) as error:
         data.load_fer2013("test", root=root)
+    assert str(error.value) == (f"Faltan las carpetas de las emociones disgust, sad en {root / 'fer2013' / 'test'}. "
+                                "Se esperaban: angry, disgust, fear, happy, neutral, sad, surprise.")
 
 
 def test_fer_corrupt_image_is_skipped_and_named(tmp_path):
@@ -154,6 +185,11 @@ def test_random_crop_flip_shifts_and_mirrors():
     assert len(positions) > 10
     mirrored = data.random_crop_flip(img.repeat(200, 1, 1, 1), padding=0)
     assert {tuple(torch.nonzero(o[0])[0].tolist()) for o in mirrored} == {(3, 2), (3, 5)}
+    dot = torch.zeros(400, 1, 16, 16)
+    dot[:, 0, 8, 8] = 1.0
+    moved = data.random_crop_flip(dot, flip=False, generator=torch.Generator().manual_seed(0))  # 4 pixels by default
+    shifts = torch.stack([torch.nonzero(o[0])[0] for o in moved]) - 8
+    assert shifts.abs().amax(0).tolist() == [4, 4]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -206,6 +242,26 @@ def test_unknown_transforms_take_the_general_path():
     ds = data.load_mnist(train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.RandomRotation(0)]))
     assert data._vectorized(ds) is None
     assert data.dataset_to_tensors(ds)[0].shape == (360, 1, 28, 28)
+
+
+def test_images_decoded_in_parallel_equal_one_process_and_name_the_same_bad_files(tmp_path):
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, (size, mode) in enumerate([((48, 48), "L"), ((60, 40), "L"), ((48, 48), "RGB"), (None, None),
+                                      ((48, 48), "L"), ((96, 96), "RGB"), (None, None)]):
+        path = tmp_path / f"{i}.png"
+        if size is None:
+            path.write_bytes(b"no es una imagen")
+        else:
+            Image.fromarray(rng.integers(0, 256, (*size[::-1], 3) if mode == "RGB" else size[::-1], dtype=np.uint8),
+                            mode).save(path)
+        paths.append(str(path))
+    alone, bad = data.decode_images(paths, workers=1)
+    assert alone.shape == (7, 48, 48) and alone.dtype == np.uint8 and bad == [3, 6]
+    assert not alone[3].any() and alone[0].any()
+    assert np.array_equal(alone[0], np.asarray(Image.open(paths[0])))  # 48x48 grey: read as it is
+    together, bad_together = data.decode_images(paths, workers=2, parallel_from=1)  # 7 files in 7 chunks
+    assert np.array_equal(together, alone) and bad_together == bad
 
 
 def _fer_archive(tmp_path, layout):

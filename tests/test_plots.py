@@ -21,6 +21,7 @@ def test_running_average():
     values = np.random.default_rng(0).random(50)
     smooth = plots.running_average(values, window=7)
     assert smooth[30] == pytest.approx(values[24:31].mean()) and smooth[2] == pytest.approx(values[:3].mean())
+    assert plots.running_average(np.arange(100.0))[99] == pytest.approx(np.arange(40, 100).mean())  # 60 by default
 
 
 def _shown(fig):
@@ -52,6 +53,9 @@ def test_confusion_matrix_can_show_raw_counts():
     # the text colour flips to white on the darker half of the scale
     colours = [t.get_color() for t in fig.axes[0].texts]
     assert colours == ["black", "black", "white", "white"]
+    half = plots.plot_confusion_matrix(torch.tensor([[4, 2], [0, 4]]), ["a", "b"], normalize=False)
+    assert [t.get_color() for t in half.axes[0].texts] == ["white", "black", "black", "white"]  # 2 is not above 4/2
+    assert len(half.axes) == 2 and half.axes[1].get_label() == "<colorbar>"
 
 
 def test_show_images_draws_each_image_with_its_title():
@@ -73,6 +77,9 @@ def test_plot_losses_draws_raw_and_smoothed_curves():
     assert lines[0].get_ydata() == pytest.approx(losses)
     assert lines[1].get_ydata() == pytest.approx(plots.running_average(losses, 10))
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["rojo (media de 10)", "azul (media de 10)"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
+    default = plots.plot_losses({"x": losses})
+    assert [t.get_text() for t in default.axes[0].get_legend().get_texts()] == ["x (media de 60)"]
 
 
 def test_plot_histories_shows_validation_only_when_recorded():
@@ -83,6 +90,7 @@ def test_plot_histories_shows_validation_only_when_recorded():
     loss_a, loss_b, acc_a, acc_b = fig.axes
     assert [list(line.get_ydata()) for line in loss_a.get_lines()] == [[2, 1], [2.1, 1.2]]
     assert [list(line.get_ydata()) for line in acc_a.get_lines()] == [[0.2, 0.5], [0.2, 0.4]]
+    assert [list(line.get_xdata()) for line in loss_a.get_lines()] == [[1, 2], [1, 2]]  # epochs count from 1
     assert [list(line.get_xdata()) for line in loss_b.get_lines()] == [[1, 2, 3]]
     assert "A" in loss_a.get_title() and "B" in acc_b.get_title()
 
@@ -95,6 +103,13 @@ def test_show_mistakes_titles_only_the_wrong_predictions():
     many = plots.show_mistakes(imgs, torch.ones(6), torch.zeros(6), ["x", "y"], limit=4)
     assert len([ax for ax in many.axes if ax.images]) == 4
     assert plots.show_mistakes(imgs, torch.zeros(6), torch.zeros(6), ["x", "y"]) is None
+
+
+def test_show_mistakes_shows_sixteen_in_rows_of_eight_or_says_there_are_none(capsys):
+    fig = plots.show_mistakes(torch.rand(20, 1, 4, 4), torch.ones(20), torch.zeros(20), ["x", "y"])
+    assert len(fig.axes) == 16 and fig.axes[0].get_gridspec().get_geometry() == (2, 8)
+    assert plots.show_mistakes(torch.rand(3, 1, 4, 4), torch.zeros(3), torch.zeros(3), ["x", "y"]) is None
+    assert capsys.readouterr().out == "No hay errores que mostrar.\n"
 
 
 def test_class_distribution_counts_each_class():
@@ -110,7 +125,7 @@ def test_lr_sweep_plots_finite_losses_in_rate_order_and_marks_divergence():
     assert ax.get_xscale() == "log"
     assert list(curve.get_xdata()) == [1e-3, 1e-2, 1e-1] and list(curve.get_ydata()) == [2.3, 1.1, 0.4]
     assert list(crosses.get_xdata()) == [1.0, 10.0]
-    assert all(y > 2.3 for y in crosses.get_ydata())  # above every finite loss
+    assert list(crosses.get_ydata()) == pytest.approx([2.3 * 1.1] * 2)  # just above every finite loss
     plt.close(fig)
     fig = plots.plot_lr_sweep({1e-3: 2.3, 1e-2: 1.1})
     assert len(fig.axes[0].lines) == 1  # nothing diverged: no crosses

@@ -1,4 +1,5 @@
 import dataclasses
+import time
 
 import pytest
 import torch
@@ -307,10 +308,12 @@ def test_fit_without_max_batches_takes_the_profiles_cap_and_times_every_epoch(mo
     monkeypatch.setattr(training, "profile", lambda: capped)
     x, y = torch.randn(40, 4), torch.randint(0, 2, (40,))
     model = nn.Linear(4, 2)
+    started = time.perf_counter()
     history = training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), nn.CrossEntropyLoss(),
                            torch.optim.SGD(model.parameters(), 0.1), epochs=2, device="cpu")
+    whole_call = time.perf_counter() - started
     assert len(history.batch_loss) == 4  # 2 of the 5 batches in each epoch
-    assert len(history.seconds) == 2 and all(s > 0 for s in history.seconds)
+    assert len(history.seconds) == 2 and all(0 < s <= whole_call for s in history.seconds)
     assert history.total_seconds == pytest.approx(sum(history.seconds))
 
 
@@ -324,3 +327,34 @@ def test_fit_on_a_single_example_reports_its_own_loss_and_hit():
     history = training.fit(model, TensorLoader(x, y, batch_size=1, device="cpu"), nn.CrossEntropyLoss(),
                            torch.optim.SGD(model.parameters(), 0.0), epochs=1, device="cpu", max_batches=None)
     assert history.train_loss == [pytest.approx(expected)] and history.train_acc == [1.0]
+
+
+def test_fit_prints_each_epochs_summary_in_full_and_stays_quiet_in_smoke(monkeypatch, capsys):
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    loader = TensorLoader(x, y, batch_size=8, device="cpu")
+
+    def run():
+        model = nn.Linear(4, 2)
+        return training.fit(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 0.1), epochs=2,
+                            device="cpu", val_loader=loader, max_batches=None)
+
+    run()
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    h = run()
+    assert capsys.readouterr().out.splitlines() == [
+        f"Época {e + 1}/2: pérdida {h.train_loss[e]:.4f}, exactitud {h.train_acc[e]:.2%}; validación: pérdida "
+        f"{h.val_loss[e]:.4f}, exactitud {h.val_acc[e]:.2%}" for e in range(2)]
+
+
+def test_fit_takes_any_list_of_batches_and_resumes_it(tmp_path):
+    seed_everything(0)
+    batches = [(torch.randn(4, 4), torch.randint(0, 2, (4,))) for _ in range(3)]
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    first = training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu", max_batches=None,
+                         resume=tmp_path / "estado.pt")
+    assert len(first.batch_loss) == 6
+    again = training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu", max_batches=None,
+                         resume=tmp_path / "estado.pt")  # both epochs done: nothing to train
+    assert again.batch_loss == first.batch_loss
