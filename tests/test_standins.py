@@ -102,9 +102,10 @@ def test_fer2013_emotions_differ_where_the_face_shows_them():
 
 
 def test_each_build_is_the_same_bytes(root, tmp_path):
-    first, again = standins.fer2013(root), standins.fer2013(tmp_path)
+    elsewhere = tmp_path / "carpeta" / "nueva"  # folders that do not exist yet are made
+    first, again = standins.fer2013(root), standins.fer2013(elsewhere)
     assert (first / "fer2013.csv").read_bytes() == (again / "fer2013.csv").read_bytes()
-    first, again = standins.mnist(root) / "raw", standins.mnist(tmp_path) / "raw"
+    first, again = standins.mnist(root) / "raw", standins.mnist(elsewhere) / "raw"
     for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         assert (first / name).read_bytes() == (again / name).read_bytes()
 

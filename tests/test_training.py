@@ -358,3 +358,15 @@ def test_fit_takes_any_list_of_batches_and_resumes_it(tmp_path):
     again = training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu", max_batches=None,
                          resume=tmp_path / "estado.pt")  # both epochs done: nothing to train
     assert again.batch_loss == first.batch_loss
+
+
+def test_a_run_saved_with_a_scheduler_resumes_without_one(tmp_path):
+    batches = [(torch.randn(4, 4), torch.randint(0, 2, (4,)))]
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu", max_batches=None,
+                 scheduler=scheduler, resume=tmp_path / "estado.pt")
+    history = training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu",
+                           max_batches=None, resume=tmp_path / "estado.pt")  # the student dropped the scheduler
+    assert len(history.train_loss) == 2
