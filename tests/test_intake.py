@@ -203,6 +203,7 @@ MiB = 2**20
     (_member("/etc/lab1.ipynb"), ESCAPES),
     (_member("\\lab1.ipynb"), ESCAPES),
     (_member("C:lab1.ipynb"), ESCAPES),  # a Windows drive
+    (_member("c:\\lab1.ipynb"), ESCAPES),
     (_member("ana..bea/lab1.ipynb"), None),  # two dots inside a name are only a name
     (_member("ana/lab1.ipynb", link=True), "es un enlace simbólico"),
     (_member("ana/lab1.ipynb", size=collect.ZIP_MAX_FILE + 1, compressed=collect.ZIP_MAX_FILE),
@@ -259,3 +260,191 @@ def test_folder_entries_in_a_zip_are_skipped_and_what_follows_them_unpacked(tmp_
     folder, refused = collect.unpack(path, tmp_path / "dentro")
     assert refused == []
     assert (folder / "Ana García_1234567_assignsubmission_file" / "lab1.ipynb").read_text() == "{}"
+
+
+# ---------------------------------------------------------------- every platform's names, one at a time
+
+AUTO = collect.compile_pattern("auto")
+
+
+@pytest.mark.parametrize("name, platform, student, written, participant, own_file", [
+    ("Ana García_1234567_assignsubmission_file_lab1.ipynb", "moodle", "ana_garcia_1234567", "Ana García", "1234567",
+     "lab1.ipynb"),
+    ("Ana García_1234567_assignsubmission_file/entrega/lab1.ipynb", "moodle", "ana_garcia_1234567", "Ana García",
+     "1234567", "entrega/lab1.ipynb"),
+    ("garcíaana_late_12345_67890_lab1-1.ipynb", "canvas", "garciaana_12345", "garcíaana", "12345", "lab1-1.ipynb"),
+    ("Ana García - lab1_convolutions.ipynb", "classroom", "ana_garcia", "Ana García", "", "lab1_convolutions.ipynb"),
+    ("Copia de Ana García - lab1.ipynb", "classroom", "ana_garcia", "Ana García", "", "lab1.ipynb"),
+    ("ana_garcia (2).ipynb", "nombre", "ana_garcia", "ana_garcia", "", "ana_garcia (2).ipynb"),
+    ("grupo_b/luis_ruiz.ipynb", "nombre", "luis_ruiz", "luis_ruiz", "", "luis_ruiz.ipynb"),
+    ("clase/Luis Ruiz/Copia de lab1_convolutions.ipynb", "nombre", "luis_ruiz", "Luis Ruiz", "",
+     "Copia de lab1_convolutions.ipynb"),  # a folder per student, inside another folder
+    ("2026/grupo_b/Copia de Luis Ruiz/lab1.ipynb", "nombre", "luis_ruiz", "Luis Ruiz", "", "lab1.ipynb"),
+])
+def test_each_platform_name_gives_the_whole_identity(name, platform, student, written, participant, own_file):
+    assert collect.identify(name, AUTO) == collect.Identity(student, platform, written, participant, own_file)
+
+
+def test_a_custom_pattern_names_students_by_either_group_and_keeps_the_file_name():
+    english = collect.compile_pattern(r"(?P<student>\d+)-entrega\.ipynb$")
+    assert [platform for platform, _ in english] == [collect.CUSTOM]
+    assert collect.identify("2026/grupo_a/4242-entrega.ipynb", english) == collect.Identity(
+        "4242", collect.CUSTOM, "4242", "", "4242-entrega.ipynb")  # no "file" group: the path's last part
+    assert collect.identify("4242-borrador.ipynb", english) is collect.Unidentified.NO_MATCH
+    for everything in (None, "", "auto"):
+        assert [platform for platform, _ in collect.compile_pattern(everything)] == list(collect.PLATFORMS)
+    with pytest.raises(ValueError) as no_group:
+        collect.compile_pattern(r"(?P<nombre>\w+)\.ipynb")
+    assert str(no_group.value) == (r"El patrón de nombres «(?P<nombre>\w+)\.ipynb» debe tener un grupo con nombre "
+                                   "(?P<estudiante>...) que capture el identificador del estudiante.")
+
+
+def test_collect_uses_only_the_platform_it_is_told(tmp_path):
+    (tmp_path / "ana_garcia.ipynb").write_text("{}")
+    assert collect.collect(tmp_path)[0].student == "ana_garcia"
+    only_canvas = collect.collect(tmp_path, "canvas")[0]
+    assert (only_canvas.student, only_canvas.notes) == (None, [collect.Unidentified.NO_MATCH.value])
+
+
+@pytest.mark.parametrize("platform, written, first_last", [
+    ("moodle", "Ana María García", ("Ana", "María García")),  # "First Last": split at the first space
+    ("classroom", "  Ana García ", ("Ana", "García")),
+    ("moodle", "Madonna", (None, "Madonna")),
+    ("classroom", "Madonna", (None, "Madonna")),
+    ("canvas", "garcía ana", (None, "garcía ana")),  # a sortable name is kept whole
+    ("nombre", "ana garcia", (None, None)),  # a file name says nothing of first and last names
+    (collect.CUSTOM, "Ana García", (None, None)),
+])
+def test_first_and_last_names_for_nbgrader(platform, written, first_last):
+    assert collect.Identity("x", platform, written).first_last() == first_last
+
+
+def test_an_identity_survives_the_state_file():
+    who = collect.Identity("ana_garcia_55", "moodle", "Ana García", "55", "lab1.ipynb")
+    assert collect.Identity.from_record("ana_garcia_55", who.record()) == who
+
+
+@pytest.mark.parametrize("text, student", [(" Ana García. ", "ana_garcia"), ("-José_Pérez-", "jose_perez"),
+                                           ("ana.garcia", "ana.garcia")])
+def test_slugs_have_no_separators_at_their_ends(text, student):
+    assert collect.slug(text) == student
+
+
+# ---------------------------------------------------------------- what the report says about each file
+
+def test_every_file_that_is_not_graded_says_why_in_spanish(tmp_path):
+    folder = tmp_path / "entregas"
+    for name in ("ana.ipynb", ".DS_Store", "__MACOSX/luis.ipynb", "luis.ipynb", "lab1.pdf", "Ana García - notas.txt",
+                 "Copia de lab1_convolutions.ipynb", "onlinetext.html"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("{}")
+    (folder / "enlace.ipynb").symlink_to(folder / "ana.ipynb")
+    files = {s.name: s for s in collect.collect(folder)}
+    said = {name: (s.status, s.notes, s.doubt) for name, s in files.items()}
+    auxiliary = ["archivo auxiliar del sistema (no es una entrega)"]
+    assert said == {
+        "ana.ipynb": ("pendiente", [], ""),
+        "luis.ipynb": ("pendiente", [], ""),
+        ".DS_Store": ("ignorado", auxiliary, ""),
+        "__MACOSX/luis.ipynb": ("ignorado", auxiliary, ""),
+        "lab1.pdf": ("ignorado", ["no es un cuaderno (.ipynb)"], ""),
+        "Ana García - notas.txt": ("ignorado", ["no es un cuaderno (.ipynb)"], ""),
+        "Copia de lab1_convolutions.ipynb": ("ignorado", [collect.Unidentified.LAB_NAME.value],
+                                             "cuaderno sin nombre de estudiante: no se califica"),
+        "onlinetext.html": ("ignorado", ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"],
+                            "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"),
+        "enlace.ipynb": ("ignorado", ["es un enlace simbólico: no se sigue"], ""),
+    }
+    assert files["lab1.pdf"].identity is None  # named like the lab: nobody's
+    assert files["Ana García - notas.txt"].identity.student == "ana_garcia"  # not graded, but its owner is known
+
+
+def test_moodle_3_online_text_is_named_by_its_folder_name_and_alone_it_is_a_doubt(tmp_path):
+    files = _intake(tmp_path, {"Ana García_1_assignsubmission_onlinetext_texto.html": ("<p>hola</p>", NOV20)})
+    text = files["Ana García_1_assignsubmission_onlinetext_texto.html"]
+    assert text.notes == ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
+    assert text.doubt == "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"
+
+
+def test_the_doubts_and_notes_of_several_notebooks_name_every_file_and_the_one_graded(tmp_path):
+    files = _intake(tmp_path, {
+        "Ana García_1_assignsubmission_file/lab1.ipynb": ("{}", NOV20),
+        "Ana Garcia_1_assignsubmission_file/lab1.ipynb": ("{}", NOV21),  # the same id written without the accent
+        "Luis Ruiz_2_assignsubmission_file/b.ipynb": ("{}", (2026, 11, 21, 8, 0, 0)),
+        "Luis Ruiz_2_assignsubmission_file/a.ipynb": ("{}", NOV21),
+        "Luis Ruiz_2_assignsubmission_file/c.ipynb": ("{}", NOV20),
+    })
+    ana = "Ana Garcia_1_assignsubmission_file/lab1.ipynb"
+    assert files[ana].doubt == (
+        "nombres escritos de forma distinta («Ana Garcia», «Ana García») que dan el mismo estudiante: "
+        f"Ana García_1_assignsubmission_file/lab1.ipynb, {ana}; se califica el más reciente por fecha, {ana}; "
+        "comprueba que es el que debe contar")
+    assert files["Ana García_1_assignsubmission_file/lab1.ipynb"].notes == [
+        f"ana_garcia_1 tiene otra entrega posterior ({ana}); se califica esa"]
+    luis = [files[f"Luis Ruiz_2_assignsubmission_file/{f}.ipynb"] for f in "abc"]
+    assert [s.status for s in luis] == ["pendiente", "ignorado", "ignorado"]
+    assert luis[0].doubt == (
+        "varios cuadernos distintos del mismo estudiante: Luis Ruiz_2_assignsubmission_file/c.ipynb, "
+        "Luis Ruiz_2_assignsubmission_file/b.ipynb, Luis Ruiz_2_assignsubmission_file/a.ipynb; se califica el más "
+        "reciente por fecha, Luis Ruiz_2_assignsubmission_file/a.ipynb; comprueba que es el que debe contar")
+    assert luis[2].notes == ["luis_ruiz_2 tiene otra entrega posterior (Luis Ruiz_2_assignsubmission_file/a.ipynb); "
+                             "se califica esa"]
+
+
+def test_a_notebook_without_a_date_counts_as_the_oldest(tmp_path):
+    dated = collect.Submission("ana/b.ipynb", tmp_path / "b", "ana",
+                               identity=collect.Identity("ana", "nombre", "ana", "", "b.ipynb"),
+                               received=datetime(2026, 11, 20, tzinfo=timezone.utc))
+    undated = collect.Submission("ana/a.ipynb", tmp_path / "a", "ana",
+                                 identity=collect.Identity("ana", "nombre", "ana", "", "a.ipynb"))
+    subs = [dated, undated]
+    collect.choose_latest(subs)
+    assert (dated.status, undated.status) == ("pendiente", "ignorado")
+
+
+# ---------------------------------------------------------------- unpacking, member by member
+
+class _LyingZip:
+    """A zip library that hands out more bytes than the member declares, or fails while reading it."""
+
+    def __init__(self, data=b"", error=None):
+        self.data, self.error = data, error
+
+    def open(self, info):
+        if self.error:
+            raise self.error
+        import io
+        return io.BytesIO(self.data)
+
+
+def test_a_member_larger_than_it_declares_is_removed_and_named(tmp_path):
+    target = tmp_path / "x" / "ana" / "lab1.ipynb"
+    liar = _LyingZip(b"{" * (3 * MiB))
+    assert collect._extract_within_limits(liar, _member("ana/lab1.ipynb", size=MiB), target) == (
+        "es más grande de lo que declara el zip")
+    assert not target.exists()
+    exact = _LyingZip(b"{" * (2 * MiB))
+    assert collect._extract_within_limits(exact, _member("ana/lab1.ipynb", size=2 * MiB), target) is None
+    assert target.stat().st_size == 2 * MiB
+
+
+def test_a_member_that_cannot_be_read_is_named_with_the_error(tmp_path):
+    target = tmp_path / "ana" / "lab1.ipynb"
+    broken = _LyingZip(error=zipfile.BadZipFile("Bad magic number for file header"))
+    assert collect._extract_within_limits(broken, _member("ana/lab1.ipynb"), target) == (
+        "está dañado en el zip (BadZipFile)")
+    assert not target.exists()
+
+
+def test_members_deep_in_folders_unpack_into_a_folder_not_yet_made(tmp_path):
+    zip_path = _zip(tmp_path / "d.zip", {"curso/grupo_a/Ana García - lab1.ipynb": "{}"})
+    folder, refused = collect.unpack(zip_path, tmp_path / "nueva" / "carpeta")
+    assert refused == [] and (folder / "curso/grupo_a/Ana García - lab1.ipynb").read_text() == "{}"
+
+
+def test_a_download_too_large_says_its_size_in_gib(tmp_path, monkeypatch):
+    zip_path = _zip(tmp_path / "d.zip", {"a.ipynb": "{}"})
+    huge = _member("a.ipynb", size=5 * 2**30)
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: [huge])
+    with pytest.raises(ValueError, match=r"declara 1 archivos y 5\.0 GiB sin comprimir"):
+        collect.unpack(zip_path, tmp_path / "x")
