@@ -331,6 +331,16 @@ def test_the_release_and_the_submission_are_never_changed_nor_shared(student, re
     assert fixed.metadata["kernelspec"] is not release.metadata["kernelspec"]
 
 
+def test_nested_metadata_is_copied_not_shared(student, release):
+    release.metadata["language_info"]["codemirror_mode"] = {"name": "ipython", "version": 3}
+    student.metadata["colab"] = {"provenance": [{"file_id": "abc"}]}
+    fixed = repair(student, release, "lab").nb
+    fixed.metadata["language_info"]["codemirror_mode"]["version"] = 2
+    fixed.metadata["colab"]["provenance"].clear()
+    assert release.metadata["language_info"]["codemirror_mode"]["version"] == 3
+    assert student.metadata["colab"] == {"provenance": [{"file_id": "abc"}]}
+
+
 def test_a_notebook_of_another_lab_is_refused_and_named(release):
     with pytest.raises(NotThisLab, match="no tiene ninguna celda calificable"):  # the same introduction is not enough
         repair(new_notebook(cells=[copy.deepcopy(release.cells[0]), new_code_cell("x = 1")]), release, "lab1")
@@ -342,6 +352,55 @@ def test_a_notebook_of_another_lab_is_refused_and_named(release):
 
 
 @pytest.mark.parametrize("order, moved", [([], set()), ([0, 1, 2], set()), ([3, 0, 1, 2], {3}), ([0, 3, 1, 2], {3}),
-                                          ([2, 0, 1, 3, 4], {2})])
+                                          ([2, 0, 1, 3, 4], {2}), ([1, 2, 0], {0}), ([1, 2, 3, 0, 4, 5], {0})])
 def test_moved_cells_are_those_outside_the_longest_ordered_run(order, moved):
     assert _moved(order) == moved
+
+
+def test_an_edited_plain_cell_of_the_release_is_known_by_its_id_and_goes_back(student, release):
+    intro = student.cells.pop(0)
+    intro.source = "# Laboratorio de prueba (mis notas)"
+    student.cells.append(intro)
+    fixed = repair(student, release, "lab")
+    assert [c.source for c in fixed.nb.cells][0] == "# Laboratorio de prueba (mis notas)"
+    assert gids(fixed.nb) == gids(release)
+    assert fixed.notes == ["celdas fuera del orden del enunciado: «intro» vuelven a su sitio"]
+
+
+def test_every_moved_cell_is_named_in_the_releases_order(student, release):
+    doble, answer = by_id(student, "doble")[0], by_id(student, "pregunta")[0]
+    student.cells.remove(doble)
+    student.cells.remove(answer)
+    student.cells[:0] = [doble, answer]
+    fixed = repair(student, release, "lab")
+    assert gids(fixed.nb) == gids(release)
+    assert fixed.notes == ["celdas fuera del orden del enunciado: «pregunta», «doble» vuelven a su sitio"]
+
+
+def test_a_lost_answer_at_the_top_is_found_when_its_neighbours_were_moved(student, release):
+    doble, answer = by_id(student, "doble")[0], by_id(student, "pregunta")[0]
+    student.cells.remove(doble)
+    student.cells.remove(answer)
+    answer.metadata, answer["id"] = {}, "perdida"
+    student.cells[:0] = [answer, doble]  # the answer, without metadata, is the very first cell
+    fixed = repair(student, release, "lab")
+    assert by_id(fixed.nb, "pregunta")[0].source == ANSWERS["pregunta"]
+    assert not any("borrada" in note for note in fixed.notes)
+
+
+def test_a_lost_cell_is_not_looked_for_past_the_end_of_the_notebook(student, release):
+    del student.cells[0]  # no introduction: nothing is matched before the setup cell
+    setup = student.cells.pop(0)
+    setup.metadata, setup["id"] = {}, "mi-setup"
+    setup.source += "\nEXTRA = 3"
+    student.cells.append(setup)  # an edited copy of the setup, without metadata, after every graded cell
+    fixed = repair(student, release, "lab")
+    assert fixed.notes == ["celda bloqueada «setup» borrada: restaurada desde el enunciado"]
+    assert fixed.nb.cells[-1].source == "import math\nBASE = 2\nEXTRA = 3"  # kept as the student's own cell
+
+
+def test_valid_ids_of_any_case_are_kept(student, release):
+    mine = new_code_cell("mio = 1")
+    mine["id"] = "Mi-Celda_2"
+    student.cells.append(mine)
+    assert repair(student, release, "lab").nb.cells[-1].id == "Mi-Celda_2"
