@@ -122,3 +122,28 @@ def test_full_budget_trains_at_the_measured_batch_size_and_states_the_slowest_mo
     full = budgets.fer_budget(profile())
     assert full.batch_size == budgets.fer_plan().batch_size == 64  # what bench_budgets timed
     assert full.t4_minutes_estimate == pytest.approx((4 * 524 + 290) / 60)  # every model alike here
+
+
+def test_a_t4_ten_times_faster_divides_every_estimate_by_ten(round_numbers, monkeypatch):
+    monkeypatch.setattr(budgets, "T4_ESTIMATE_FACTOR", 10.0)
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_MAX_STEPS", raising=False)
+    # two epochs of 524 s and 290 s of tests on the CPU: (2 · 524 + 290) / 10 = 133,8 s on the T4
+    row = f"| {budgets.FER_MODELS[0].name} | 524 | 52 | 2 min |"
+    table = budgets.fer_budget_table(epochs=2)
+    assert row in table and "**11 min** de los 720 de una sesión (margen ×64.6)" in table  # 5 · 133,8 = 669 s
+    # 54 epochs fit: 54 · 262 + 145 = 14 293 s of the 14 400 in a third of the session
+    full = budgets.fer_budget(profile())
+    assert full.epochs == 54 and full.t4_minutes_estimate == pytest.approx((54 * 524 + 290) / 10 / 60)
+    assert "unos 48 min por modelo" in full.describe()
+
+
+def test_on_a_machine_too_slow_for_one_epoch_the_budget_still_trains_one_and_says_it_does_not_fit(monkeypatch):
+    monkeypatch.setattr(budgets, "MEASURED", {m.name: (20.0, 200.0) for m in budgets.FER_MODELS})
+    monkeypatch.setattr(budgets, "T4_ESTIMATE_FACTOR", 1.0)
+    # a model's epoch: 404 · 20 + 12 · 200 = 10 480 s, its tests 29 · 200 = 5 800 s: five of them overflow the session
+    assert budgets.fer_full_epochs() == 1
+    table = budgets.fer_budget_table()
+    assert f"| {budgets.FER_MODELS[0].name} | 10 480 | 10 480 | 271 min |" in table  # thousands the Spanish way
+    assert "**1 357 min** de los 720 de una sesión (margen ×0.5)" in table

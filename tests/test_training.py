@@ -1,4 +1,5 @@
 import dataclasses
+import io
 import time
 
 import pytest
@@ -325,7 +326,7 @@ def test_fit_on_a_single_example_reports_its_own_loss_and_hit():
     x, y = torch.tensor([[2.0]]), torch.tensor([1])
     expected = nn.functional.cross_entropy(model(x), y).item()
     history = training.fit(model, TensorLoader(x, y, batch_size=1, device="cpu"), nn.CrossEntropyLoss(),
-                           torch.optim.SGD(model.parameters(), 0.0), epochs=1, device="cpu", max_batches=None)
+                           torch.optim.SGD(model.parameters(), 0.0), device="cpu", max_batches=None)  # 1 epoch by default
     assert history.train_loss == [pytest.approx(expected)] and history.train_acc == [1.0]
 
 
@@ -370,3 +371,84 @@ def test_a_run_saved_with_a_scheduler_resumes_without_one(tmp_path):
     history = training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu",
                            max_batches=None, resume=tmp_path / "estado.pt")  # the student dropped the scheduler
     assert len(history.train_loss) == 2
+
+
+def test_fit_draws_one_progress_bar_per_epoch_in_full_and_none_in_smoke(monkeypatch):
+    screens = []
+
+    class DrawnBar(training.tqdm):
+        """The same bar, drawn on a string instead of the notebook's output."""
+
+        def __init__(self, *args, **kwargs):
+            screens.append(io.StringIO())
+            super().__init__(*args, file=screens[-1], **kwargs)
+
+    monkeypatch.setattr(training, "tqdm", DrawnBar)
+    x, y = torch.randn(40, 4), torch.randint(0, 2, (40,))
+
+    def run():
+        model = nn.Linear(4, 2)
+        training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), nn.CrossEntropyLoss(),
+                     torch.optim.SGD(model.parameters(), 0.1), epochs=2, device="cpu", max_batches=2)
+
+    run()
+    assert len(screens) == 2 and all(s.getvalue() == "" for s in screens)  # smoke: logs without bars
+    screens.clear()
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    run()
+    assert len(screens) == 2
+    for epoch, screen in enumerate(screens, 1):
+        frames = screen.getvalue().split("\r")
+        # it counts the 2 batches the epoch trains (of the loader's 5) ...
+        assert frames[1].startswith(f"Época {epoch}/2:") and " 0/2 " in frames[1]
+        assert frames[-1].strip() == ""  # ... and is erased when done: the epoch's summary line stays
+
+
+def test_fit_without_amp_trains_on_the_cpu_exactly_as_with_it():
+    # on a CPU mixed precision does not apply: both settings train in float32, to the same losses
+    x, y = torch.randn(24, 4), torch.randint(0, 3, (24,))
+    loss_fn, runs = nn.CrossEntropyLoss(), []
+    for amp in (True, False):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        first = loss_fn(model(x[:8]), y[:8]).item()  # in float32
+        history = training.fit(model, TensorLoader(x, y, batch_size=8, device="cpu"), loss_fn,
+                               torch.optim.SGD(model.parameters(), 0.5), epochs=2, device="cpu",
+                               max_batches=None, amp=amp)
+        assert history.batch_loss[0] == pytest.approx(first, rel=1e-6)
+        runs.append((history.batch_loss, model[0].weight.detach().clone()))
+    assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
+
+
+def test_an_explicit_device_wins_over_the_profiles(monkeypatch):
+    # a student in a GPU session who asks for the CPU trains there
+    on_gpu = dataclasses.replace(profile(), device=torch.device("cuda"))
+    monkeypatch.setattr(training, "profile", lambda: on_gpu)
+    model = nn.Linear(4, 2)
+    history = training.fit(model, [(torch.randn(4, 4), torch.tensor([0, 1, 0, 1]))], nn.CrossEntropyLoss(),
+                           torch.optim.SGD(model.parameters(), 0.1), device="cpu", max_batches=None)
+    assert model.weight.device.type == "cpu" and len(history.train_loss) == 1
+
+
+def test_a_resumed_run_keeps_the_best_checkpoint_from_before_the_cut(tmp_path):
+    x = torch.tensor([[-2.0], [-1.0], [1.0], [2.0]])
+    y = (x[:, 0] > 0).long()
+    loader = TensorLoader(x, y, batch_size=4, device="cpu")
+    good, bad = _sign_classifier(1.0), _sign_classifier(-1.0)
+
+    def good_then_cut():
+        yield good
+        raise KeyboardInterrupt("la sesión de Colab se cortó")
+
+    def session(steps):
+        model = nn.Linear(1, 2)
+        history = training.fit(model, loader, nn.CrossEntropyLoss(), ScriptedSteps(model, steps), epochs=2,
+                               device="cpu", val_loader=loader, max_batches=None, checkpoint=tmp_path / "mejor.pt",
+                               resume=tmp_path / "estado.pt")
+        return model, history
+
+    with pytest.raises(KeyboardInterrupt):
+        session(good_then_cut())  # epoch 1 validates at 100 %, the session dies in epoch 2
+    model, history = session([bad])  # the new session's epoch 2 is worse: the checkpoint keeps epoch 1
+    assert history.val_acc == [1.0, 0.0]
+    assert torch.equal(model.weight, good["weight"]) and torch.equal(model.bias, good["bias"])
