@@ -108,11 +108,16 @@ def _n(x: float) -> str:
     return f"{x:,.0f}".replace(",", " ")
 
 
+def _epochs(n: int) -> str:
+    """ "1 época", "3 épocas"."""
+    return "1 época" if n == 1 else f"{n} épocas"
+
+
 def fer_budget_table(epochs: int | None = None) -> str:
     """Lab 5's budget as a Markdown table (Spanish): measured seconds per epoch and T4 estimates."""
     epochs = epochs or fer_full_epochs()
     rows = [f"| modelo | s por época, medidos en {MEASURED_ON} | s por época en una T4 (estimación) "
-            f"| {epochs} épocas y la prueba en una T4 (estimación) |", "|---|---:|---:|---:|"]
+            f"| {_epochs(epochs)} y la prueba en una T4 (estimación) |", "|---|---:|---:|---:|"]
     total = 0.0
     for m in FER_MODELS:
         cpu = fer_seconds_per_epoch(m.name)
@@ -125,7 +130,8 @@ def fer_budget_table(epochs: int | None = None) -> str:
     note = (f"\n\nEstimación T4 = tiempo medido ÷ {T4_ESTIMATE_FACTOR:g}: el pico FP32 publicado de la T4 "
             f"({T4_FP32_TFLOPS:g} TFLOPS) entre la velocidad de multiplicación de matrices medida en la misma CPU. "
             f"Es un cociente, no una medida. Una sesión gratuita de Colab dura como mucho {COLAB_SESSION_HOURS:g} h "
-            f"(y a veces menos); las {epochs} épocas son las que caben para que los cinco modelos ocupen como mucho "
+            f"(y a veces menos); {'1 época es lo que cabe' if epochs == 1 else f'las {epochs} épocas son las que caben'}"
+            " para que los cinco modelos ocupen como mucho "
             f"1/{SESSION_MARGIN:g} de ella.")
     return "\n".join(rows) + note
 
@@ -154,8 +160,7 @@ class FerBudget:
         lotes = ("todos los lotes" if self.max_batches is None
                  else "un lote" if self.max_batches == 1 else f"como máximo {self.max_batches} lotes")
         evaluadas = "todas las imágenes" if self.eval_size is None else f"{self.eval_size} imágenes"
-        epocas = "1 época" if self.epochs == 1 else f"{self.epochs} épocas"
-        line = (f"{epocas} de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
+        line = (f"{_epochs(self.epochs)} de {lotes} de {self.batch_size} imágenes; DenseNet-BC-{self.densenet_depth}, "
                 f"ResNet v1-{self.resnet_v1_depth} y ResNet v2-{self.resnet_v2_depth}; se evalúan {evaluadas}.")
         if self.t4_minutes_estimate:
             line += (f" Estimación (no medida) en una GPU T4 gratuita de Colab: como mucho unos "

@@ -161,7 +161,8 @@ def _resume(path, epochs: int, model, optimizer, scheduler, scaler, loader, devi
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
-    scaler.load_state_dict(state["scaler"])
+    if state["scaler"]:  # empty when saved without CUDA: a run begun on a CPU resumes on a GPU with a fresh scaler
+        scaler.load_state_dict(state["scaler"])
     for generator, saved in zip(_generators(loader), state["generators"]):
         generator.set_state(saved.cpu() if generator.device.type == "cpu" else saved)
     done = state["done"]

@@ -147,3 +147,4 @@ def test_on_a_machine_too_slow_for_one_epoch_the_budget_still_trains_one_and_say
     table = budgets.fer_budget_table()
     assert f"| {budgets.FER_MODELS[0].name} | 10 480 | 10 480 | 271 min |" in table  # thousands the Spanish way
     assert "**1 357 min** de los 720 de una sesión (margen ×0.5)" in table
+    assert "| 1 época y la prueba en una T4 (estimación) |" in table and "1 época es lo que cabe para que" in table

@@ -452,3 +452,14 @@ def test_a_resumed_run_keeps_the_best_checkpoint_from_before_the_cut(tmp_path):
     model, history = session([bad])  # the new session's epoch 2 is worse: the checkpoint keeps epoch 1
     assert history.val_acc == [1.0, 0.0]
     assert torch.equal(model.weight, good["weight"]) and torch.equal(model.bias, good["bias"])
+
+
+def test_a_run_saved_without_a_gpu_resumes_where_mixed_precision_is_on(tmp_path):
+    batches = [(torch.randn(4, 4), torch.randint(0, 2, (4,)))]
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    training.fit(model, batches, nn.CrossEntropyLoss(), optimizer, epochs=2, device="cpu", max_batches=None,
+                 resume=tmp_path / "estado.pt")  # no CUDA: the saved scaler is disabled, its state empty
+    enabled = torch.amp.GradScaler("cpu")  # as a GPU session's scaler would be
+    done, history, _ = training._resume(tmp_path / "estado.pt", 2, model, optimizer, None, enabled, batches, "cpu")
+    assert done == 2 and len(history.train_loss) == 2 and enabled.is_enabled()
