@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import zipfile
+from pathlib import Path
 from datetime import datetime, timedelta
 
 import pytest
@@ -185,8 +186,13 @@ def test_a_late_penalty_plugin_named_in_the_course_config_is_used(graded, tmp_pa
 
 
 def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
     workdir = tmp_path / LAB
     shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("autograded", "feedback"))
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.find_submission(LAB, "garciaana_12345").timestamp = DUE  # on time after all: a grade above 0
+        gb.db.commit()
     (workdir / "exportar").mkdir(exist_ok=True)  # an earlier export
     code, top = _points("code"), _points("code") + _points("written")
     on_one = lambda points: f"{round(points / top, 2):g}"  # noqa: E731
@@ -194,11 +200,19 @@ def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, 
     assert result.folder == workdir / "exportar"
     moodle = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
     assert moodle["Participante 1234567"][2:4] == [on_one(code + 5), "1"]
-    assert _rows(result.folder / f"canvas_{LAB}.csv")[1][5] == "0"
+    assert _rows(result.folder / f"canvas_{LAB}.csv")[1][5] == on_one(code + 2)
     assert f"ponle la nota a mano ({on_one(code)})" in result.summary()
     final = {r[0]: r[-1] for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
     assert final == {"estudiante": "nota_exportada", "ana_garcia_1234567": on_one(code + 5), "ana_garcia_7654321": "",
-                     "anon_4242": on_one(code), "garciaana_12345": "0", "luis": on_one(code + 1)}
+                     "anon_4242": on_one(code), "garciaana_12345": on_one(code + 2), "luis": on_one(code + 1)}
+
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        for g in gb.find_submission(LAB, "anon_4242").notebooks[0].grades:
+            if g.cell.cell_type == "markdown":
+                g.manual_score, g.needs_manual_grade = None, True  # the anonymous answers not graded yet
+        gb.db.commit()
+    assert "anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano (pendiente)" in (
+        export.export(LAB, workdir).summary())
 
     (workdir / "estado.json").unlink()  # a folder graded with plain nbgrader: nobody's platform is known
     again = export.export(LAB, workdir)
@@ -222,6 +236,26 @@ def test_export_summary_names_every_file_and_everyone_left_out(exported):
         f"  ! anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano ({code:g})",
         "  ! sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): luis; sus notas "
         f"están en notas_finales_{LAB}.csv"]
+
+
+def _grade(student, **changes):
+    return dataclasses.replace(export.FinalGrade(student, None, 6, 2, 0, 10, 0, 0, None), **changes)
+
+
+def test_the_summary_names_every_pending_and_late_student_with_hours_rounded():
+    result = export.ExportResult(LAB, Path("exportar"), [
+        _grade("ana", pending=1), _grade("bea", pending=2), _grade("carla", seconds_late=1),
+        _grade("dani", seconds_late=180, late_penalty=8), _grade("eva")])
+    assert result.summary().splitlines()[1:] == [
+        "  sin nota (respuestas escritas sin calificar en formgrader): ana, bea",
+        "  entrega tardía: carla, 0.0 h después de la fecha límite (penalización 0)",  # a second late is late
+        "  entrega tardía: dani, 0.1 h después de la fecha límite (penalización 8)"]  # 3 minutes
+
+
+def test_a_class_of_one_exports_on_its_own_maximum(tmp_path):
+    one = _grade("ana", identity=Identity("ana_1", "moodle", "Ana", "1"))
+    rows = _rows(export.write_moodle_csv([one], tmp_path / "m.csv", None, export.MoodleLanguage.ES))
+    assert rows[1][:4] == ["Participante 1", "Ana", "8", "10"]
 
 
 def _moodle_import_target(path: str):
