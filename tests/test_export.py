@@ -345,3 +345,14 @@ def test_a_moodle_class_from_download_to_export(tmp_path):
     assert rows["Participant 1234567"][2] == f"{_points('code') + 2:g}"
     assert rows["Participant 7654321"][2] == "2"  # late, but the course config charges no penalty
     assert "ana_garcia_7654321, " in result.summary() and "entrega tardía" in result.summary()
+
+
+def test_feedback_is_rewritten_for_a_student_the_state_file_does_not_know(graded, tmp_path):
+    workdir = tmp_path / LAB
+    shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("feedback", "exportar"))
+    state = json.loads((workdir / "estado.json").read_text())
+    del state["ana_garcia_1234567"]  # graded by plain nbgrader, or before course grade kept a state file
+    (workdir / "estado.json").write_text(json.dumps(state))
+    ana = [g for g in export.final_grades(LAB, workdir) if g.student == "ana_garcia_1234567"]
+    page = export.regenerate_feedback(LAB, workdir, ana)["ana_garcia_1234567"]
+    assert "ana_garcia_1234567" in page.read_text() and "superó el tiempo máximo" not in page.read_text()
