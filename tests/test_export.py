@@ -356,3 +356,8 @@ def test_feedback_is_rewritten_for_a_student_the_state_file_does_not_know(graded
     ana = [g for g in export.final_grades(LAB, workdir) if g.student == "ana_garcia_1234567"]
     page = export.regenerate_feedback(LAB, workdir, ana)["ana_garcia_1234567"]
     assert "ana_garcia_1234567" in page.read_text() and "superó el tiempo máximo" not in page.read_text()
+
+
+def test_a_grade_without_a_submission_date_leaves_its_date_empty(tmp_path):
+    rows = _rows(export.write_final_csv([_grade("ana")], tmp_path / "f.csv", None))
+    assert dict(zip(rows[0], rows[1]))["entregado"] == ""
