@@ -17,3 +17,11 @@ def test_existing_labs_keeps_the_course_order(tmp_path):
         course.lab_notebook("source", lab, tmp_path).parent.mkdir(parents=True)
         course.lab_notebook("source", lab, tmp_path).write_text("{}")
     assert course.existing_labs(tmp_path) == [course.LABS[0], course.LABS[2]]
+
+
+def test_the_cache_follows_xdg_and_defaults_to_the_home_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert course.cache_dir() == tmp_path / "xdg" / "dl-curso"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert course.cache_dir() == tmp_path / ".cache" / "dl-curso"

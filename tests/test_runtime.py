@@ -171,7 +171,7 @@ def test_smoke_sets_one_thread_whatever_there_was(monkeypatch):
 
 def test_limit_keeps_the_first_examples_and_refuses_other_splits():
     smoke = runtime.profile()
-    cut = smoke.limit(list(range(5000)), "train")
+    cut = smoke.limit(list(range(5000)))  # the training split unless told
     assert isinstance(cut, torch.utils.data.Subset) and list(cut) == list(range(smoke.train_size))
     whole = list(range(smoke.test_size))
     assert smoke.limit(whole, "test") is whole
