@@ -192,3 +192,39 @@ def test_grey_images_are_shown_as_grey_and_colour_ones_in_colour():
     assert colour.get_array().shape == (5, 6, 3)
     fig = plots.show_saliency([torch.rand(1, 5, 6)], [torch.rand(5, 6)])
     assert fig.axes[0].images[0].get_cmap().name == "gray" and fig.axes[1].images[0].get_cmap().name == "hot"
+
+
+def test_image_grids_show_only_the_pictures_four_to_a_row_by_default():
+    """No frames or ticks around the pictures, and an empty slot at the end of the grid stays blank."""
+    fig = plots.show_images(torch.rand(5, 1, 4, 4))
+    assert fig.axes[0].get_gridspec().get_geometry() == (2, 4)
+    assert len([ax for ax in fig.axes if ax.images]) == 5 and not any(ax.axison for ax in fig.axes)
+    fig = plots.show_saliency(torch.rand(2, 1, 4, 4), torch.rand(2, 4, 4))
+    assert not any(ax.axison for ax in fig.axes)
+
+
+def test_a_single_mistake_is_shown_alone_with_its_title():
+    fig = plots.show_mistakes(torch.rand(3, 1, 4, 4), torch.tensor([0, 1, 0]), torch.tensor([0, 0, 0]), ["x", "y"])
+    (ax,) = fig.axes
+    assert ax.get_title() == "x → y" and ax.images
+
+
+def test_confusion_matrix_colour_scale_starts_at_zero_and_its_bar_reads_the_matrix():
+    """The same shade means the same value in every matrix: the scale starts at 0, not at the smallest cell."""
+    fig = plots.plot_confusion_matrix(torch.tensor([[3, 1], [5, 7]]), ["a", "b"], normalize=False)
+    heat, bar = fig.axes
+    assert heat.images[0].get_clim() == (0, 7) and bar.get_ylim() == (0, 7)
+    fig = plots.plot_confusion_matrix(torch.tensor([[3, 1], [1, 3]]), ["a", "b"])
+    assert fig.axes[0].images[0].get_clim() == (0, 0.75)
+
+
+def test_a_single_epoch_or_rate_is_still_a_visible_point():
+    """One-point curves show only through their markers; validation is dashed, divergence a cross."""
+    h = History(train_loss=[2.0], train_acc=[0.3], val_loss=[2.1], val_acc=[0.2])
+    for ax in plots.plot_histories({"A": h}).axes:
+        train, val = ax.get_lines()
+        assert train.get_marker() == "o" and val.get_marker() == "s"
+        assert train.get_linestyle() == "-" and val.get_linestyle() == "--"
+    curve, crosses = plots.plot_lr_sweep({0.1: 1.0, 1.0: float("nan")}).axes[0].get_lines()
+    assert curve.get_marker() == "o" and crosses.get_marker() == "x" and crosses.get_linestyle() == "None"
+    assert crosses.get_color() == "r"

@@ -120,6 +120,8 @@ def test_a_stand_in_is_built_once_and_a_failed_build_leaves_nothing(tmp_path):
     target = tmp_path / "conjunto"
     assert standins._publish(build, target) == target and (target / "dato").read_text() == "x"
     assert standins._publish(build, target) == target and len(calls) == 1  # already there: not rebuilt
+    # built beside the target, so the final rename is atomic (one file system), under a hidden name of its own
+    assert calls[0].parent == tmp_path and calls[0].name.startswith(".conjunto-")
 
     def broken(folder):
         (folder / "a_medias").write_text("x")
@@ -145,3 +147,40 @@ def test_a_build_that_loses_the_race_keeps_the_winners_copy(tmp_path):
 def test_sample_photos_are_scikit_learns_two_jpegs():
     photos = standins.sample_photos()
     assert sorted(photos) == ["china", "flower"] and all(p.suffix == ".jpg" and p.exists() for p in photos.values())
+
+
+def _sha256(*chunks):
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def test_the_stand_ins_are_the_committed_pictures(root, tmp_path):
+    """The smoke profile's budgets and the labs' hidden-test thresholds were measured on exactly these
+    images, so any change to what the stand-ins draw (a seed, a size, a stroke of the faces, a colour of the
+    CIFAR-10 stripes, how the digits are scaled) must be deliberate: re-measure the smoke budgets and
+    thresholds, then update the digests below with the values this test prints when it fails.
+
+    What is hashed is what the loaders read, never an encoded picture (PNG or pickle bytes depend on library
+    builds): the MNIST idx files (raw bytes), the FER-2013 CSV (the faces' pixels and labels as text) and the
+    CIFAR-10 arrays and labels, at the default sizes the smoke profile uses. The digits are scaled by Pillow,
+    so a Pillow whose bilinear resize differs changes the MNIST digest.
+    """
+    raw = standins.mnist(root) / "raw"
+    cifar = standins.cifar10(tmp_path)
+    batches = [pickle.loads((cifar / name).read_bytes())
+               for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]]
+    digests = {
+        "mnist": _sha256(*((raw / name).read_bytes() for name in (
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))),
+        "fer2013": _sha256((standins.fer2013(root) / "fer2013.csv").read_bytes()),
+        "cifar10": _sha256(*(np.ascontiguousarray(b["data"], dtype=np.uint8).tobytes()
+                             + np.array(b["labels"], dtype=np.uint8).tobytes() for b in batches)),
+    }
+    assert [len(b["labels"]) for b in batches] == [200] * 6  # 1 000 training images in five batches, 200 test
+    assert digests == {
+        "mnist": "11f620a22daee322fb6a851dc9989eb68e8168468c697697e2c16f1cfbc0861f",
+        "fer2013": "cf1d58796aaa0ee50c06f6535cce3ab36eaa15393d926b093bfdaf2483f04963",
+        "cifar10": "5795c1ddfe131d9d97f17ae8bfa54282d8330b874c298470f27dcc059ebb9492",
+    }, digests
