@@ -316,7 +316,9 @@ def test_install_fer2013_from_a_folder_or_the_csv_and_clear_errors(tmp_path):
 def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_colab(tmp_path, capsys):
     assert data.get_fer2013("drive") == data.profile().data_root / "fer2013"  # smoke: the stand-ins are there
     assert "ya está" in capsys.readouterr().out
-    with pytest.raises(data.CourseDataError, match="solo funciona en Google Colab"):
+    with pytest.raises(data.CourseDataError) as error:
         data.get_fer2013("subir", root=tmp_path)
+    assert str(error.value) == ("Subir archivos o usar Drive solo funciona en Google Colab. En tu ordenador, "
+                                "descomprime FER-2013 a mano y llama a install_fer2013(ruta).")
     with pytest.raises(ValueError, match="'subir', 'drive' o 'kaggle'"):
         data.get_fer2013("correo", root=tmp_path)
