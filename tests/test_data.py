@@ -248,7 +248,8 @@ def test_images_decoded_in_parallel_equal_one_process_and_name_the_same_bad_file
     rng = np.random.default_rng(0)
     paths = []
     for i, (size, mode) in enumerate([((48, 48), "L"), ((60, 40), "L"), ((48, 48), "RGB"), (None, None),
-                                      ((48, 48), "L"), ((96, 96), "RGB"), (None, None)]):
+                                      ((48, 48), "L"), ((96, 96), "RGB"), (None, None), ((48, 48), "L"),
+                                      ((48, 48), "RGB"), ((30, 30), "L")]):
         path = tmp_path / f"{i}.png"
         if size is None:
             path.write_bytes(b"no es una imagen")
@@ -257,10 +258,10 @@ def test_images_decoded_in_parallel_equal_one_process_and_name_the_same_bad_file
                             mode).save(path)
         paths.append(str(path))
     alone, bad = data.decode_images(paths, workers=1)
-    assert alone.shape == (7, 48, 48) and alone.dtype == np.uint8 and bad == [3, 6]
+    assert alone.shape == (10, 48, 48) and alone.dtype == np.uint8 and bad == [3, 6]
     assert not alone[3].any() and alone[0].any()
     assert np.array_equal(alone[0], np.asarray(Image.open(paths[0])))  # 48x48 grey: read as it is
-    together, bad_together = data.decode_images(paths, workers=2, parallel_from=1)  # 7 files in 7 chunks
+    together, bad_together = data.decode_images(paths, workers=2, parallel_from=1)  # 10 files in 5 chunks of 2
     assert np.array_equal(together, alone) and bad_together == bad
 
 
