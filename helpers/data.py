@@ -253,7 +253,7 @@ def _load_fer_csv(csv_path: Path, split: str, cache: bool):
                     continue
                 images.append(values.reshape(48, 48))
                 labels.append(to_folder_order[int(emotion)])
-        images = np.stack(images) if images else np.zeros((0, 48, 48), np.uint8)  # no rows of this split
+        images = np.array(images, np.uint8).reshape(-1, 48, 48)  # (0, 48, 48) when the split has no rows
         return {"images": _as_float_images(images), "labels": np.array(labels, np.int64),
                 "skipped": np.array(bad, dtype=str)}
 
