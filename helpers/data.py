@@ -253,7 +253,8 @@ def _load_fer_csv(csv_path: Path, split: str, cache: bool):
                     continue
                 images.append(values.reshape(48, 48))
                 labels.append(to_folder_order[int(emotion)])
-        return {"images": _as_float_images(np.stack(images)), "labels": np.array(labels, np.int64),
+        images = np.array(images).reshape(-1, 48, 48)  # (N, 48, 48) uint8, or (0, 48, 48) without rows
+        return {"images": _as_float_images(images), "labels": np.array(labels, np.int64),
                 "skipped": np.array(bad, dtype=str)}
 
     if not cache:

@@ -248,7 +248,8 @@ def test_images_decoded_in_parallel_equal_one_process_and_name_the_same_bad_file
     rng = np.random.default_rng(0)
     paths = []
     for i, (size, mode) in enumerate([((48, 48), "L"), ((60, 40), "L"), ((48, 48), "RGB"), (None, None),
-                                      ((48, 48), "L"), ((96, 96), "RGB"), (None, None)]):
+                                      ((48, 48), "L"), ((96, 96), "RGB"), (None, None), ((48, 48), "L"),
+                                      ((48, 48), "RGB"), ((30, 30), "L")]):
         path = tmp_path / f"{i}.png"
         if size is None:
             path.write_bytes(b"no es una imagen")
@@ -257,10 +258,10 @@ def test_images_decoded_in_parallel_equal_one_process_and_name_the_same_bad_file
                             mode).save(path)
         paths.append(str(path))
     alone, bad = data.decode_images(paths, workers=1)
-    assert alone.shape == (7, 48, 48) and alone.dtype == np.uint8 and bad == [3, 6]
+    assert alone.shape == (10, 48, 48) and alone.dtype == np.uint8 and bad == [3, 6]
     assert not alone[3].any() and alone[0].any()
     assert np.array_equal(alone[0], np.asarray(Image.open(paths[0])))  # 48x48 grey: read as it is
-    together, bad_together = data.decode_images(paths, workers=2, parallel_from=1)  # 7 files in 7 chunks
+    together, bad_together = data.decode_images(paths, workers=2, parallel_from=1)  # 10 files in 5 chunks of 2
     assert np.array_equal(together, alone) and bad_together == bad
 
 
@@ -316,7 +317,9 @@ def test_install_fer2013_from_a_folder_or_the_csv_and_clear_errors(tmp_path):
 def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_colab(tmp_path, capsys):
     assert data.get_fer2013("drive") == data.profile().data_root / "fer2013"  # smoke: the stand-ins are there
     assert "ya está" in capsys.readouterr().out
-    with pytest.raises(data.CourseDataError, match="solo funciona en Google Colab"):
+    with pytest.raises(data.CourseDataError) as error:
         data.get_fer2013("subir", root=tmp_path)
+    assert str(error.value) == ("Subir archivos o usar Drive solo funciona en Google Colab. En tu ordenador, "
+                                "descomprime FER-2013 a mano y llama a install_fer2013(ruta).")
     with pytest.raises(ValueError, match="'subir', 'drive' o 'kaggle'"):
         data.get_fer2013("correo", root=tmp_path)

@@ -50,8 +50,9 @@ def test_an_uploaded_zip_is_installed_then_deleted_and_not_asked_for_again(colab
     folder = data.get_fer2013("subir", root=colab.root)
     assert folder == colab.root / "fer2013" and data.fer_layout(colab.root) == "csv"
     assert list(colab.content.iterdir()) == []  # the uploaded zip is not left in /content
-    out = capsys.readouterr().out
-    assert "Elige el zip de FER-2013" in out and f"FER-2013 listo en {folder} (formato csv)." in out
+    assert capsys.readouterr().out.splitlines() == [
+        "Elige el zip de FER-2013 (o fer2013.csv) en tu ordenador; puede tardar unos minutos.",
+        f"FER-2013 listo en {folder} (formato csv)."]
     assert data.get_fer2013("subir", root=colab.root) == folder  # nothing left to upload: not asked
     assert f"FER-2013 ya está en {folder} (formato csv)" in capsys.readouterr().out
 
@@ -90,15 +91,18 @@ shutil.copy({str(tmp_path / "descarga.zip")!r}, pathlib.Path(args[5]) / "fer2013
 
 
 def test_kaggle_asks_for_the_token_once_and_downloads_with_it(colab, kaggle, capsys):
+    (kaggle.home / ".kaggle").mkdir(parents=True)  # a folder without the token, as deleting a wrong one leaves
     colab.uploads.append({})  # the student closed the upload dialog
-    with pytest.raises(data.CourseDataError, match="No se subió ningún archivo: hace falta tu kaggle.json"):
+    with pytest.raises(data.CourseDataError) as error:
         data.get_fer2013("kaggle", root=colab.root)
+    assert str(error.value) == "No se subió ningún archivo: hace falta tu kaggle.json para descargar de Kaggle."
+    assert capsys.readouterr().out == ("Sube tu kaggle.json (en kaggle.com: tu perfil → Settings → API → Create New "
+                                       "Token).\n")
     colab.uploads.append({"kaggle.json": b'{"username": "ana", "key": "abc"}'})
     assert data.get_fer2013(root=colab.root) == colab.root / "fer2013"  # Kaggle is the default
     token = kaggle.home / ".kaggle" / "kaggle.json"
     assert token.read_bytes() == b'{"username": "ana", "key": "abc"}'
     assert stat.S_IMODE(token.stat().st_mode) == 0o600  # the kaggle command refuses a token others can read
-    assert "Sube tu kaggle.json" in capsys.readouterr().out
 
 
 def test_a_refused_kaggle_download_says_so_in_spanish(colab, kaggle):
