@@ -32,11 +32,15 @@ test-quick: install  ## the fast subset, without the slow end-to-end tests
 # Mutation testing (config: [tool.mutmut] in pyproject.toml, which names the modules left out; accepted
 # survivors: mutation-survivors.md). Each mutant runs only the quick tests that reach its function; then
 # a score per module. Results stay in mutants/: a second run only tries mutants without a result
-# (`make clean` starts over).
+# (`make clean` starts over). Each run has a cache folder of its own, filled with the real code by mutmut's
+# mapping pass (so its map of tests is made again): a mutant that decodes FER-2013 wrongly must never leave
+# its arrays where later tests, or yours, read them.
 MUTATION_JOBS ?= 2
 mutation: install  ## mutation score of each module of helpers against the quick tests
-	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) > mutants.log 2>&1 || { tail -c 3000 mutants.log; exit 1; }
+	rm -rf .mutation-cache mutants/mutmut-stats.json
+	XDG_CACHE_HOME=$(CURDIR)/.mutation-cache $(BIN)/mutmut run --max-children $(MUTATION_JOBS) > mutants.log 2>&1 \
+		|| { tail -c 3000 mutants.log; exit 1; }
 	@$(BIN)/python mutation_scores.py
 
 clean:
-	rm -rf mutants mutants.log calificaciones gradebook.db submitted autograded feedback
+	rm -rf mutants mutants.log .mutation-cache calificaciones gradebook.db submitted autograded feedback
