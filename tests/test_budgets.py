@@ -113,6 +113,7 @@ def test_epochs_are_the_most_that_fit_after_the_final_tests(round_numbers):
     row = f"| {budgets.FER_MODELS[0].name} | 524 | 524 | 40 min |"  # (4 · 524 + 290) s = 39,8 min
     assert row in table
     assert "**199 min** de los 720 de una sesión (margen ×3.6)" in table
+    assert "las 4 épocas son las que caben para que" in table
 
 
 def test_full_budget_trains_at_the_measured_batch_size_and_states_the_slowest_model(round_numbers, monkeypatch):
