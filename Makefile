@@ -34,12 +34,16 @@ test-quick: install  ## the fast subset, without the slow end-to-end tests
 # a score per module. Results stay in mutants/: a second run only tries mutants without a result
 # (`make clean` starts over). Each run has a cache folder of its own, filled with the real code by mutmut's
 # mapping pass (so its map of tests is made again): a mutant that decodes FER-2013 wrongly must never leave
-# its arrays where later tests, or yours, read them.
+# its arrays where later tests, or yours, read them; and conftest.py removes whatever one mutant damaged there
+# before the next one runs (a run prints who did).
 MUTATION_JOBS ?= 2
 mutation: install  ## mutation score of each module of helpers against the quick tests
 	rm -rf .mutation-cache mutants/mutmut-stats.json
 	XDG_CACHE_HOME=$(CURDIR)/.mutation-cache $(BIN)/mutmut run --max-children $(MUTATION_JOBS) > mutants.log 2>&1 \
 		|| { tail -c 3000 mutants.log; exit 1; }
+	@if [ -s .mutation-cache/mutacion-datos.log ]; then echo "Mutants that damaged the shared stand-ins (see conftest.py;"\
+		"each was rebuilt after them, and only a mutant running at the same time could have read the damage):"; \
+		cat .mutation-cache/mutacion-datos.log; fi
 	@$(BIN)/python mutation_scores.py
 
 clean:
