@@ -48,7 +48,8 @@ def pytest_sessionfinish(session):
     if not mutant or before is None:
         return
     now = _files(cache)
-    damaged = sorted({parts[:3] for parts, stamp in before.items() if now.get(parts) != stamp})  # dl-curso/area/dataset
+    damaged = sorted({parts[:3] for parts, stamp in before.items()  # dl-curso/area/dataset
+                      if now.get(parts) != stamp and not parts[2].startswith(".")})  # not a build still under way
     for parts in damaged:
         shutil.rmtree(cache.joinpath(*parts), ignore_errors=True)
         cache.joinpath(*parts).unlink(missing_ok=True)  # a file at that depth
