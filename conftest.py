@@ -49,7 +49,7 @@ def pytest_sessionfinish(session):
         return
     now = _files(cache)
     damaged = sorted({parts[:3] for parts, stamp in before.items()  # dl-curso/area/dataset
-                      if now.get(parts) != stamp and not parts[2].startswith(".")})  # not a build still under way
+                      if now.get(parts) != stamp and not "".join(parts[2:3]).startswith(".")})  # not a build under way
     for parts in damaged:
         shutil.rmtree(cache.joinpath(*parts), ignore_errors=True)
         cache.joinpath(*parts).unlink(missing_ok=True)  # a file at that depth
