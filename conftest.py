@@ -51,8 +51,11 @@ def pytest_sessionfinish(session):
     damaged = sorted({parts[:3] for parts, stamp in before.items()  # dl-curso/area/dataset
                       if now.get(parts) != stamp and not "".join(parts[2:3]).startswith(".")})  # not a build under way
     for parts in damaged:
-        shutil.rmtree(cache.joinpath(*parts), ignore_errors=True)
-        cache.joinpath(*parts).unlink(missing_ok=True)  # a file at that depth
+        path = cache.joinpath(*parts)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     if damaged:
         with open(cache / MUTATION_LOG, "a", encoding="utf-8") as log:
             log.write(f"{mutant}: {', '.join('/'.join(p) for p in damaged)}\n")
