@@ -168,14 +168,22 @@ class FerBudget:
         return line
 
 
+#: A dry run of ``full`` trains on batches of ``DRY_RUN_BATCH`` images and scores ``DRY_RUN_EVAL``
+#: validation and test images: the same code and networks as in Colab, where they train on batches of
+#: 64 and score every image, at a fraction of the cost on the CPU that runs the dry run (one batch of
+#: 64 through DenseNet-BC-100 takes seconds there, and the dry run trains and scores five such networks).
+DRY_RUN_BATCH, DRY_RUN_EVAL = 16, 32
+
+
 def fer_budget(p: Profile | None = None) -> FerBudget:
     """Return Lab 5's :class:`FerBudget` for profile ``p`` (default: the active one).
 
     ``full`` trains the real networks for :func:`fer_full_epochs` epochs (the learning-rate cuts
     scaled to them), sized from measurements to fit a free Colab session; ``smoke`` trains shallow
     variants of the same architectures on one small batch, so that the whole lab runs in seconds on
-    a CPU. A dry run of ``full`` (``COURSE_MAX_STEPS``) keeps the real networks and cuts the epochs
-    and batches through the profile.
+    a CPU. A dry run of ``full`` (``COURSE_MAX_STEPS``) keeps the real networks, cuts the epochs
+    and batches through the profile, trains on batches of :data:`DRY_RUN_BATCH` images and scores
+    :data:`DRY_RUN_EVAL` of them.
     """
     p = p or profile()
     if p.is_smoke:
@@ -183,6 +191,7 @@ def fer_budget(p: Profile | None = None) -> FerBudget:
                          resnet_v2_depth=11, eval_size=16, t4_minutes_estimate=None)
     epochs = fer_full_epochs()
     slowest = max((epochs * fer_seconds_per_epoch(m.name) + fer_test_seconds(m.name)) for m in FER_MODELS)
-    return FerBudget(epochs=p.epochs(full=epochs), batch_size=64, max_batches=p.max_batches, densenet_depth=100,
-                     resnet_v1_depth=104, resnet_v2_depth=155, eval_size=None,
-                     t4_minutes_estimate=slowest / T4_ESTIMATE_FACTOR / 60)
+    dry_run = p.dry_run_steps is not None
+    return FerBudget(epochs=p.epochs(full=epochs), batch_size=DRY_RUN_BATCH if dry_run else fer_plan().batch_size,
+                     max_batches=p.max_batches, densenet_depth=100, resnet_v1_depth=104, resnet_v2_depth=155,
+                     eval_size=DRY_RUN_EVAL if dry_run else None, t4_minutes_estimate=slowest / T4_ESTIMATE_FACTOR / 60)

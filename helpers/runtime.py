@@ -92,8 +92,8 @@ def dry_run_steps() -> int | None:
 
     It is the one switch of the full profile's dry run (CI, ``make test-full``): every training loop
     that follows the profile stops after that many batches per epoch, :meth:`Profile.epochs` gives
-    the smoke count of epochs, and data, models, batch sizes and input sizes stay those of ``full``.
-    Smoke ignores it.
+    the smoke count of epochs, and data, models, batch sizes and input sizes stay those of ``full``
+    (but lab 5's batches, see :data:`helpers.budgets.DRY_RUN_BATCH`). Smoke ignores it.
     """
     value = os.environ.get("COURSE_MAX_STEPS", "").strip()
     if not value:

@@ -78,15 +78,17 @@ def test_full_fer_epochs_fit_a_free_colab_session_with_the_margin(monkeypatch):
     assert all(m.name in table for m in budgets.FER_MODELS) and "estimación" in table and f"{epochs} épocas" in table
 
 
-def test_a_dry_run_keeps_the_full_networks_and_cuts_epochs_and_batches(monkeypatch):
+def test_a_dry_run_keeps_the_full_networks_and_cuts_epochs_batches_and_images(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "full")
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     full = budgets.fer_budget()
     monkeypatch.setenv("COURSE_MAX_STEPS", "2")
     dry = budgets.fer_budget()
-    assert (dry.epochs, dry.max_batches, dry.batch_size) == (1, 2, full.batch_size)
-    assert (dry.densenet_depth, dry.resnet_v1_depth, dry.resnet_v2_depth, dry.eval_size) == (
-        full.densenet_depth, full.resnet_v1_depth, full.resnet_v2_depth, None)
+    assert (dry.epochs, dry.max_batches, dry.batch_size, dry.eval_size) == (1, 2, budgets.DRY_RUN_BATCH,
+                                                                              budgets.DRY_RUN_EVAL)
+    assert (full.batch_size, full.eval_size) == (64, None) and 64 > budgets.DRY_RUN_BATCH
+    assert (dry.densenet_depth, dry.resnet_v1_depth, dry.resnet_v2_depth) == (
+        full.densenet_depth, full.resnet_v1_depth, full.resnet_v2_depth)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 Each lab's answer key (hidden tests removed) runs with ``COURSE_PROFILE=full`` and
 ``COURSE_MAX_STEPS`` (the one switch that cuts training, see ``helpers.runtime.dry_run_steps``):
-the real batch sizes, models and input sizes, the real loaders reading the stand-ins from where the
-real datasets live (``datos/`` beside the notebook), and no network, so the ImageNet weights fall back
-with the Spanish warning. ``make test-full`` runs this file alone; ``make test`` includes it.
+the real models, input sizes and batch sizes (but lab 5's, see ``helpers.budgets.DRY_RUN_BATCH``),
+the real loaders reading the stand-ins from where the real datasets live (``datos/`` beside the
+notebook), and no network, so the ImageNet weights fall back with the Spanish warning. ``make test-full`` runs this file alone; ``make test`` includes it.
 """
 import json
 import os
