@@ -86,7 +86,9 @@ def damaged(lab: str) -> dict:
 
     nb = copy.deepcopy(perfect)
     i = _index(nb, sols[2])
-    nb.cells[i].source = "while True:  # bucle infinito\n    pass\n" + nb.cells[i].source
+    # it waits rather than spins: the limit per cell is wall-clock time, and a spinning loop would only take
+    # a core from the classmates graded meanwhile (45 s of CPU in this suite)
+    nb.cells[i].source = "import time\n\nwhile True:  # bucle infinito\n    time.sleep(1)\n" + nb.cells[i].source
     cases["bucle_infinito.ipynb"] = (nb, f"bucle infinito en {sols[2]}")
 
     nb = copy.deepcopy(perfect)
