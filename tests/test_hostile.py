@@ -65,7 +65,7 @@ def test_the_grader_and_the_instructors_files_are_untouched(graded_corpora):
     assert hostile_corpus.MARK not in Path(torch.__file__).read_text()
 
 
-def test_no_process_outlives_the_run():
+def test_no_process_outlives_the_run(graded_corpora):  # after the class run, even when run alone
     left = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
