@@ -48,8 +48,8 @@ def pytest_sessionfinish(session):
     if not mutant or before is None:
         return
     now = _files(cache)
-    damaged = sorted({parts[:3] for parts, stamp in before.items()  # dl-curso/area/dataset
-                      if now.get(parts) != stamp and not "".join(parts[2:3]).startswith(".")})  # not a build under way
+    changed = {parts[:3] for parts, stamp in before.items() if now.get(parts) != stamp}  # dl-curso/area/dataset
+    damaged = sorted(p for p in changed if not (len(p) > 2 and p[2].startswith(".")))  # not a build under way
     for parts in damaged:
         path = cache.joinpath(*parts)
         if path.is_dir():

@@ -170,8 +170,8 @@ class FerBudget:
 
 #: A dry run of ``full`` trains on batches of ``DRY_RUN_BATCH`` images and scores ``DRY_RUN_EVAL``
 #: validation and test images: the same code and networks as in Colab, where they train on batches of
-#: 64 and score every image, at a fraction of the cost on the CPU that runs the dry run (one batch of
-#: 64 through DenseNet-BC-100 takes seconds there, and the dry run trains and scores five such networks).
+#: ``fer_plan().batch_size`` and score every image, at a fraction of the cost on the CPU that runs the
+#: dry run (one such batch through DenseNet-BC-100 takes seconds there, and it trains five networks).
 DRY_RUN_BATCH, DRY_RUN_EVAL = 16, 32
 
 

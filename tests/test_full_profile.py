@@ -4,7 +4,8 @@ Each lab's answer key (hidden tests removed) runs with ``COURSE_PROFILE=full`` a
 ``COURSE_MAX_STEPS`` (the one switch that cuts training, see ``helpers.runtime.dry_run_steps``):
 the real models, input sizes and batch sizes (but lab 5's, see ``helpers.budgets.DRY_RUN_BATCH``),
 the real loaders reading the stand-ins from where the real datasets live (``datos/`` beside the
-notebook), and no network, so the ImageNet weights fall back with the Spanish warning. ``make test-full`` runs this file alone; ``make test`` includes it.
+notebook), and no network, so the ImageNet weights fall back with the Spanish warning.
+``make test-full`` runs this file alone; ``make test`` includes it.
 """
 import json
 import os
