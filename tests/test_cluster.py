@@ -1,6 +1,7 @@
 """``course grade --cluster``: the same grading on the workers of a real (local) Dask cluster."""
 import csv
 import io
+import os
 import shutil
 
 import nbformat
@@ -41,9 +42,16 @@ def test_a_local_cluster_of_two_workers_grades_exactly_as_two_local_jobs(graded_
     students = {"perfecto", "nucleo_caido", "sin_prueba"}
     for name in students:
         shutil.copy2(graded_corpora.submissions / f"{name}.ipynb", folder / f"{name}.ipynb")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
-        remote = grading.grade_class(LAB, folder, tmp_path / "cluster", cell_timeout=45, cluster=lc.scheduler_address,
-                                     log=lambda *_: None)
+    environment = dict(os.environ)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as lc:
+            remote = grading.grade_class(LAB, folder, tmp_path / "cluster", cell_timeout=45,
+                                         cluster=lc.scheduler_address, log=lambda *_: None)
+    finally:  # Dask's Nanny sets its workers' variables (OMP_NUM_THREADS=1...) in this process too
+        for name in set(os.environ) - set(environment):
+            del os.environ[name]
+        os.environ.update(environment)
     local = graded_corpora.run
     assert {g.student for g in remote.grades} == students
     assert {g.status for g in remote.grades} == {grading.STATUS_GRADED}
