@@ -2,7 +2,7 @@
 
     python benchmarks/bench_suite_cpu.py [COMMAND ...]
 
-Runs COMMAND (by default the whole test suite, as ``make test`` runs it) and samples, every half
+Runs COMMAND (by default ``make test``, the whole test suite) and samples, every half
 second, the machine's ``/proc/stat`` (busy and idle time of all cores) and the kernels alive (every
 ``python -m ipykernel_launcher`` process, sealed or not, counted once by process id and start time).
 It prints the wall time, the CPU-seconds the machine worked, how busy its cores were, the floor that
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = [str(ROOT / ".venv" / "bin" / "pytest"), "tests", "-p", "no:cacheprovider", "--durations=25"]  # make test
+DEFAULT = ["make", "test"]
 
 
 def cpu_times() -> tuple[float, float]:

@@ -18,21 +18,22 @@ SECRET_ENV = ("SECRETO_DEL_PROFESOR", "contraseña-del-profesorado-1234")
 
 
 @pytest.fixture(autouse=True)
-def environment_left_as_found():
+def environment_left_as_found(request):
     """Each test leaves ``os.environ`` as it found it: every later notebook, worker and kernel started by
-    the suite inherits it. (Dask's Nanny, for one, sets ``OMP_NUM_THREADS=1`` and
-    ``MALLOC_TRIM_THRESHOLD_`` in the process that starts a local cluster; left there, they made lab 5's
-    full-profile dry run 2.4 times slower.) A change is undone, and the test fails naming the variables."""
+    the suite inherits it. A change is undone, and the test fails naming the variables, unless it is
+    marked ``changes_environment`` (a library it runs changes it, as Dask's Nanny sets
+    ``OMP_NUM_THREADS=1`` and ``MALLOC_TRIM_THRESHOLD_`` in the process that starts a local cluster: left
+    there, they made lab 5's full-profile dry run 2.4 times slower)."""
     before = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
     yield
     after = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
     changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
-    if changed:
-        for name in changed:
-            if name in before:
-                os.environ[name] = before[name]
-            else:
-                del os.environ[name]
+    for name in changed:
+        if name in before:
+            os.environ[name] = before[name]
+        else:
+            del os.environ[name]
+    if changed and not request.node.get_closest_marker("changes_environment"):
         pytest.fail(f"la prueba dejó cambiadas estas variables de entorno: {', '.join(changed)}")
 
 
