@@ -35,8 +35,8 @@ from pathlib import Path
 import nbformat
 
 from . import collect as collecting
-from . import sandbox, tamper
-from .build import HIDDEN_TESTS, nbgrader_env, read_notebook, run_nbgrader
+from . import judge, sandbox, tamper
+from .build import HIDDEN_TESTS, nbgrader_env, read_notebook, run_nbgrader, student_version
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool
@@ -164,28 +164,34 @@ def fingerprint(lab: str) -> str:
 
 
 def _config_text(settings: Settings) -> str:
-    sealed = f"c.PlantTripwires.library = {str(ROOT)!r}\n" if not settings.sandboxed else f"""
+    sealed = (f"c.PlantTripwires.library = {str(ROOT)!r}\nc.PrepareTests.library = {str(ROOT)!r}\n"
+              if not settings.sandboxed else f"""
 c.RobustExecute.kernel_manager_class = "helpers.instructor.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.data_dir = {str(settings.data)!r}
 c.SandboxedKernelManager.memory_gb = {float(settings.memory_gb)!r}
-"""
+""")
     return (ROOT / "nbgrader_config.py").read_text() + f"""
 
-# Added by helpers.instructor.grading for class grading: limits, tripwires around execution, a kernel
-# crash costs one cell and not the notebook, and (unless --no-sandbox) every kernel runs sealed.
+# Added by helpers.instructor.grading for class grading: limits, tests that record and are judged
+# outside the kernel, tripwires around execution, a kernel crash costs one cell and not the notebook,
+# and (unless --no-sandbox) every kernel runs sealed.
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from helpers.instructor.execute import RobustExecute
+from helpers.instructor.judge import JudgeTests, PrepareTests
 from helpers.instructor.tamper import CheckTripwires, PlantTripwires
 
 here = os.path.dirname(os.path.abspath(__file__))
 c.Execute.timeout = {int(settings.cell_timeout)}
 c.Execute.shutdown_kernel = "immediate"  # after the last cell nothing in the kernel matters: no waiting for it
 c.Autograde.autograde_preprocessors = [step for p in Autograde.class_traits()["autograde_preprocessors"].default()
-                                       for step in ([PlantTripwires, RobustExecute, CheckTripwires]
-                                                    if p is Execute else [p])]
+                                       for step in ([PrepareTests, PlantTripwires, RobustExecute, CheckTripwires,
+                                                     JudgeTests] if p is Execute else [p])]
 c.RobustExecute.incident_file = os.path.join(here, "incidencias.json")
 c.CheckTripwires.verdict_file = os.path.join(here, "manipulacion.json")
+c.PrepareTests.reference_file = c.JudgeTests.reference_file = os.path.join(here, {judge.REFERENCE_NAME!r})
+c.PrepareTests.perturb_file = os.path.join(here, {judge.PERTURB_NAME!r})
+c.JudgeTests.records_file = os.path.join(here, {judge.RECORDS_NAME!r})
 """ + sealed
 
 
@@ -196,8 +202,9 @@ def _tree_digest(folder: Path, skip: tuple = ()) -> str:
     return digest.hexdigest()
 
 
-def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> Path:
-    """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook).
+def prepare_template(lab: str, workdir: Path, settings: Settings, log=print, workers: WorkerPool | None = None) -> Path:
+    """Make ``workdir/_plantilla`` a clean course folder for ``lab`` (assignment in its gradebook),
+    with the reference its tests are judged against (:func:`reference`, graded by ``workers``).
 
     The template is reused while the lab and the settings are the same and its files still hash to
     what was written; anything else (a changed file, a file added) rebuilds it.
@@ -216,8 +223,52 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print) -> 
     result = run_nbgrader(GenerateAssignment, template, lab)
     if not result["success"]:
         raise RuntimeError(f"nbgrader no pudo preparar la plantilla de {lab}:\n{result.get('error', '')[-3000:]}")
-    (template / "huella.json").write_text(json.dumps({"clave": stamp, "sha256": _tree_digest(template, ("huella.json",))}))
+    _seal(template, stamp)
+    (template / judge.REFERENCE_NAME).write_text(json.dumps(reference(lab, template, workdir / "_trabajo", settings,
+                                                                     workers, log)))
+    _seal(template, stamp)
     return template
+
+
+def _seal(template: Path, stamp: str) -> None:
+    (template / "huella.json").write_text(json.dumps({"clave": stamp, "sha256": _tree_digest(template, ("huella.json",))}))
+
+
+#: The code whose change changes what is recorded or how it is judged (part of a reference's version).
+JUDGING_CODE = ("checks.py", "verdicts.py", "instructor/judge.py")
+
+
+def reference(lab: str, template: Path, scratch: Path, settings: Settings, workers: WorkerPool | None,
+              log=print) -> dict:
+    """What ``lab``'s tests are judged against (see :mod:`helpers.instructor.judge`): the answer key
+    graded twice in ``template``, the second time with its random generators perturbed. Made once per
+    version of the lab, of the judging code and of the settings on this machine, and kept in the cache."""
+    digest = hashlib.sha256(f"{fingerprint(lab)}/{settings.key()}/{settings.data}".encode())
+    for name in JUDGING_CODE:
+        digest.update((ROOT / "helpers" / name).read_bytes())
+    cached = cache_dir() / "calificacion" / f"referencia-{lab}-{digest.hexdigest()[:16]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    log(f"Preparando la referencia de {lab}: la clave de respuestas se califica dos veces (solo la primera vez)...")
+    key = student_version(lab, "all")
+    runs = {}
+
+    def run(name: str, perturb: bool) -> None:
+        outcome = autograde_isolated(lab, name, key, template, scratch, settings, workers, perturb=perturb)
+        try:
+            if outcome.error:
+                raise RuntimeError(f"No se pudo calificar la clave de {lab} para preparar la referencia: {outcome.error}")
+            runs[perturb] = json.loads((outcome.root / judge.RECORDS_NAME).read_text())
+        finally:
+            shutil.rmtree(outcome.root, ignore_errors=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(run, "_clave", False), pool.submit(run, "_clave_perturbada", True)]:
+            done.result()
+    result = judge.classify(runs[False], runs[True])
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(cached, json.dumps(result))
+    return result
 
 
 def empty_gradebook() -> Path:
@@ -302,15 +353,16 @@ def _execution_notes(nb) -> list[str]:
 
 
 def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path, settings: Settings,
-                       workers: WorkerPool | None = None) -> Outcome:
+                       workers: WorkerPool | None = None, perturb: bool = False) -> Outcome:
     """Autograde one student's (repaired) notebook in a private copy of the template course folder,
-    by one of ``workers`` (the run's grading workers) or, without them, by a worker of its own."""
+    by one of ``workers`` (the run's grading workers) or, without them, by a worker of its own.
+    ``perturb`` (only for the answer key, see :func:`reference`) reseeds its random generators."""
     try:
         if workers is None:
             with start_workers(1, scratch, settings) as own:
-                return autograde_isolated(lab, student, nb, template, scratch, settings, own)
+                return autograde_isolated(lab, student, nb, template, scratch, settings, own, perturb)
         with workers.lend() as worker:
-            return _autograde_isolated(lab, student, nb, template, scratch, settings, worker)
+            return _autograde_isolated(lab, student, nb, template, scratch, settings, worker, perturb)
     except Exception as e:  # never lose the batch to one student
         return Outcome(student, error=f"fallo inesperado al calificarlo ({type(e).__name__}: {e})",
                        root=scratch / student)
@@ -321,7 +373,7 @@ def start_workers(size: int, logs: Path, settings: Settings) -> WorkerPool:
     return WorkerPool(size, logs, Kernels(settings.sandboxed, settings.memory_gb, str(settings.data or "")))
 
 
-def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: Worker) -> Outcome:
+def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: Worker, perturb: bool) -> Outcome:
     start = time.perf_counter()
     stamp = verified_template(template)
     if stamp is None:
@@ -332,6 +384,8 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: W
     dest = lab_notebook(f"submitted/{student}", lab, root)
     dest.parent.mkdir(parents=True)
     dest.write_text(nbformat.writes(nb))
+    if perturb:
+        (root / judge.PERTURB_NAME).touch()
     outcome = Outcome(student, root=root)
     autograded = lab_notebook(f"autograded/{student}", lab, root)
     try:
@@ -673,7 +727,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     notebooks = sum(1 for f in files if f.name.lower().endswith(".ipynb"))
     logs = workdir / "_trabajadores"
     with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), logs, settings) as workers:
-        template = prepare_template(lab, workdir, settings, log)
+        template = prepare_template(lab, workdir, settings, log, workers)
         prepare_course(lab, workdir, template, log)
         if due_date is not None:
             set_due_date(lab, workdir, due_date)

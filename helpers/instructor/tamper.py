@@ -5,15 +5,14 @@ student cells run before the tests and could patch ``helpers.checks``, IPython's
 transformers, exception handlers, ``sys.modules``, the output streams... Three defences, as nbgrader
 preprocessors around execution (both run in nbgrader's trusted process):
 
-- :class:`PlantTripwires` puts a grader cell before every test cell and one at the end. Each calls a
-  check that MUST fail, with numbers drawn afresh for every run, after inspecting the kernel for
-  known hooks; the message it must raise is known only to the grader. And every test cell starts by
-  importing a pristine ``helpers.checks`` from the read-only library, so patching the module the
-  student imported changes nothing.
+- :class:`PlantTripwires` puts a grader cell before every test cell and one at the end. Each
+  inspects the kernel for known hooks and then MUST fail, with a message drawn afresh for every run
+  and known only to the grader. (The verdict of the tests themselves is not decided in the kernel at
+  all: see :mod:`helpers.instructor.judge`; the tripwires are a second line that names tampering.)
 - :class:`CheckTripwires`, after execution, reads each tripwire's output. From the first one that did
   not fail as expected (or found a hook) on, the test cell just before it and every later test get a
-  Spanish error (so nbgrader awards them no points). Tripwires and prologues are then removed, so
-  the graded notebook looks as the student wrote it, and the verdict goes to a JSON file.
+  Spanish error (so they earn no points). Tripwires are then removed, so the graded notebook looks
+  as the student wrote it, and the verdict goes to a JSON file.
 - :func:`suspicious_lines` lists lines of student code that touch these places, for the report.
 """
 import json
@@ -25,17 +24,11 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from .judge import is_test
 from .sandbox import LIBRARY
 
 MARK = "course_tripwire"
 ERROR_NAME = "ManipulacionDetectada"
-
-#: Added at the top of every test cell: a fresh ``helpers.checks`` loaded from the read-only library
-#: by its path (neither a patched module nor a fake ``helpers`` earlier on ``sys.path`` is used).
-PROLOGUE = ("import importlib.util as _dlc_u, sys as _dlc_s; "
-            "_dlc_m = _dlc_u.spec_from_file_location('helpers.checks', {checks!r}); "
-            "checks = _dlc_u.module_from_spec(_dlc_m); _dlc_m.loader.exec_module(checks); "
-            "_dlc_s.modules['helpers.checks'] = checks; del _dlc_u, _dlc_s, _dlc_m\n")
 
 #: What the tripwire inspects in the kernel; each finding is named in Spanish.
 INSPECTION = '''\
@@ -80,13 +73,13 @@ INSPECTION = '''\
             found.append(f"checks.{name} sustituida")
 '''
 
-#: The failing check each tripwire calls, in turn (every check function is exercised).
-FAILING_CHECKS = (
-    "checks.check_equal({a}, {b}, what)",
-    "checks.check_close([{a}.0], [{b}.0], what)",
-    "checks.check_shape(torch.zeros({a} % 5 + 1, 3), ({b} % 5 + 7, 3), what)",
-    "checks.check_true({a} == {b}, what)",
-    "checks.check_parameter_count(torch.nn.Linear({a} % 9 + 1, 2), {b}, what)",
+#: How each tripwire fails, in turn: as a failed test would, with numbers drawn for this run.
+FAILURES = (
+    "raise AssertionError(f\"{{what}}: se esperaba {b}, se obtuvo {a}.\")",
+    "raise AssertionError(f\"{{what}}: los valores no coinciden (error relativo máximo {a}e-01).\")",
+    "raise AssertionError(f\"{{what}}: se esperaba la forma ({b}, 3), se obtuvo ({a}, 3).\")",
+    "assert {a} == {b}, what",
+    "raise AssertionError(f\"{{what}}: se esperaban {b:,} parámetros, tiene {a:,}.\")",
 )
 
 
@@ -100,14 +93,9 @@ class Verdict:
     zeroed: list[str] = field(default_factory=list)  # grade_ids of the tests that got no points
 
 
-def _is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
-
-
 def tripwire_cell(kind: int, nonce: str, a: int, b: int, checks_file: str):
     """A grader cell that must raise ``AssertionError`` whose message contains ``Comprobación <nonce> [limpio]``."""
-    check = FAILING_CHECKS[kind % len(FAILING_CHECKS)].format(a=a, b=b)
+    check = FAILURES[kind % len(FAILURES)].format(a=a, b=b)
     inspection = INSPECTION.replace("CHECKS_FILE", repr(checks_file))
     source = (f"def _dlc_{nonce}():\n    import torch\n{inspection}"
               f"    what = f\"Comprobación {nonce} [{{'; '.join(found) or 'limpio'}}]\"\n"
@@ -117,7 +105,7 @@ def tripwire_cell(kind: int, nonce: str, a: int, b: int, checks_file: str):
 
 
 class PlantTripwires(NbGraderPreprocessor):
-    """Insert a tripwire before every test cell and at the end; give every test a pristine import of the checks."""
+    """Insert a tripwire before every test cell and at the end."""
 
     library = Unicode(LIBRARY, help="Folder holding the helpers package, as the kernel sees it.").tag(config=True)
 
@@ -125,9 +113,8 @@ class PlantTripwires(NbGraderPreprocessor):
         checks_file = f"{self.library}/helpers/checks.py"
         cells = []
         for cell in nb.cells:
-            if _is_test(cell):
+            if is_test(cell):
                 cells.append(self._tripwire(len(cells), checks_file))
-                cell.source = prologue(checks_file) + cell.source
             cells.append(cell)
         cells.append(self._tripwire(len(cells), checks_file))
         nb.cells = cells
@@ -137,11 +124,6 @@ class PlantTripwires(NbGraderPreprocessor):
     def _tripwire(kind: int, checks_file: str):
         a, b = secrets.randbelow(10**6) + 10, secrets.randbelow(10**6) + 10**6 + 20
         return tripwire_cell(kind, secrets.token_hex(6), a, b, checks_file)
-
-
-def prologue(checks_file: str) -> str:
-    """The line put at the top of a test cell (see :data:`PROLOGUE`)."""
-    return PROLOGUE.format(checks=checks_file)
 
 
 def tripwire_ok(cell) -> tuple[bool, str]:
@@ -176,9 +158,7 @@ class CheckTripwires(NbGraderPreprocessor):
                                      if last_test is not None else "antes de la primera prueba")
                     if last_test is not None:
                         self._zero(last_test, verdict)
-            elif _is_test(cell):
-                if cell.source.startswith(PROLOGUE.split(";")[0]):
-                    cell.source = cell.source.split("\n", 1)[1]
+            elif is_test(cell):
                 last_test = cell
                 if verdict.tampered:
                     self._zero(cell, verdict)
