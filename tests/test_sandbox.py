@@ -156,11 +156,11 @@ def _planted(nb, library=str(ROOT)):
     return tamper.PlantTripwires(library=library).preprocess(copy.deepcopy(nb), {})[0]
 
 
-def test_tripwires_surround_every_test_and_tests_import_pristine_checks():
+def test_tripwires_surround_every_test():
     nb = _planted(_notebook())
     kinds = ["trip" if tamper.MARK in c.metadata else c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     assert kinds == [None, "trip", "prueba_a", None, "trip", "prueba_b", "trip"]
-    assert nb.cells[2].source.startswith("import importlib.util as _dlc_u")
+    assert nb.cells[2].source == _notebook().cells[1].source  # the test itself is left to judge.PrepareTests
     nonces = [c.metadata[tamper.MARK]["nonce"] for c in nb.cells if tamper.MARK in c.metadata]
     assert len(set(nonces)) == 3 and nonces != [c.metadata[tamper.MARK]["nonce"] for c in _planted(
         _notebook()).cells if tamper.MARK in c.metadata]  # new numbers every run
@@ -199,7 +199,8 @@ def test_clean_run_keeps_every_point(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("trick, found", [
     ("", None),
-    ("import helpers.checks as c\nc.check_equal = lambda *a, **k: None", "no falló"),
+    ("import helpers.checks as c\nc.check_equal = lambda *a, **k: None", "checks.check_equal sustituida"),
+    ("import builtins\nbuiltins.AssertionError = type('AssertionError', (Exception,), {})", None),  # assert raises the real one
     ("get_ipython().ast_transformers.append(__import__('ast').NodeTransformer())", "transformadores"),
     ("import sys\nsys.stdout = open('/dev/null', 'w')", "salida estándar"),
 ])

@@ -73,13 +73,14 @@ INSPECTION = '''\
             found.append(f"checks.{name} sustituida")
 '''
 
-#: How each tripwire fails, in turn: as a failed test would, with numbers drawn for this run.
+#: How each tripwire fails, in turn: as a failed test would, with numbers drawn for this run (an
+#: ``assert`` statement raises the real ``AssertionError`` even if the student replaced the builtin).
 FAILURES = (
-    "raise AssertionError(f\"{{what}}: se esperaba {b}, se obtuvo {a}.\")",
-    "raise AssertionError(f\"{{what}}: los valores no coinciden (error relativo máximo {a}e-01).\")",
-    "raise AssertionError(f\"{{what}}: se esperaba la forma ({b}, 3), se obtuvo ({a}, 3).\")",
+    "assert {a} == {b}, f\"{{what}}: se esperaba {b}, se obtuvo {a}.\"",
+    "assert {a} > {b}, f\"{{what}}: los valores no coinciden (error relativo máximo {a}e-01).\"",
+    "assert ({a}, 3) == ({b}, 3), f\"{{what}}: se esperaba la forma ({b}, 3), se obtuvo ({a}, 3).\"",
     "assert {a} == {b}, what",
-    "raise AssertionError(f\"{{what}}: se esperaban {b:,} parámetros, tiene {a:,}.\")",
+    "assert {a} == {b}, f\"{{what}}: se esperaban {b:,} parámetros, tiene {a:,}.\"",
 )
 
 
