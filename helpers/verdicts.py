@@ -102,6 +102,18 @@ def shape_of(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else ()
 
 
+def _not_plain(value) -> "NotPlain | None":
+    """The first :class:`NotPlain` inside ``value`` (itself, or in a tuple, list or dict), if any."""
+    if isinstance(value, NotPlain):
+        return value
+    inside = list(value.items()) if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else []
+    for item in inside:
+        found = _not_plain(item)
+        if found is not None:
+            return found
+    return None
+
+
 def judge(kind: str, value, expected, what: str = "El resultado", hint: str | None = None,
           rtol: float = 1e-4, atol: float = 1e-5, trainable_only: bool = False) -> str | None:
     """``None`` if ``value`` passes the check ``kind`` against ``expected``; else the Spanish message.
@@ -109,8 +121,9 @@ def judge(kind: str, value, expected, what: str = "El resultado", hint: str | No
     ``kind`` is ``shape`` (``value`` a shape, ``expected`` the one wanted), ``close`` (arrays within
     ``rtol``/``atol``), ``equal``, ``count`` (a parameter count) or ``true`` (``value`` must be True).
     """
-    if isinstance(value, NotPlain) and kind != "true":
-        return _fail(f"{what}: se obtuvo un objeto de tipo {value.kind}, que no es un valor que se pueda "
+    bad = _not_plain(value)
+    if bad is not None and kind != "true":
+        return _fail(f"{what}: se obtuvo un objeto de tipo {bad.kind}, que no es un valor que se pueda "
                      "comprobar (se esperaba un tensor, un número, una tupla, una lista o un diccionario).", hint)
     if kind == "true":
         return None if value is True else _fail(what, hint)
