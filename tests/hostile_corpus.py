@@ -119,6 +119,68 @@ import subprocess, sys
 subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(1)', '{mark}'],
                  start_new_session=True, stdout=sys.__stdout__, stderr=sys.__stderr__)
 """),
+    # Tricks that work inside the kernel without touching the machinery the tripwires inspect: their
+    # answers never compute the right values, so only a verdict made outside the kernel is safe from them.
+    "ocultar_errores": ("oculta los errores de las pruebas (no los de las trampas) en los mensajes del núcleo", """
+ip = get_ipython()
+original = ip.kernel.session.send
+def send(stream, msg_or_type, content=None, *args, **kwargs):
+    kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type.get('header', {}).get('msg_type')
+    text = str(content)
+    if 'Comprobación' not in text and kind == 'error':
+        return None
+    if 'Comprobación' not in text and isinstance(content, dict) and content.get('status') == 'error':
+        content = {'status': 'ok', 'execution_count': content.get('execution_count'), 'user_expressions': {},
+                   'payload': []}
+    return original(stream, msg_or_type, content, *args, **kwargs)
+send.__module__ = 'jupyter_client.session'
+ip.kernel.session.send = send
+"""),
+    "objetos_mentirosos": ("respuestas que mienten sobre su clase, su forma y su igualdad, y un resultado en la prueba", """
+import sys
+from torch import nn
+class Mentiroso:
+    def __init__(self, clase):
+        self._clase = clase
+    @property
+    def __class__(self):
+        get_ipython().displayhook(99)  # un execute_result dentro de la celda de prueba
+        return self._clase
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    def __call__(self, *args, **kwargs):
+        return self
+    def __getattr__(self, name):
+        if name == 'shape':
+            return tuple(sys._getframe(1).f_locals.get('expected', ()))
+        return self
+class Numero(int):
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+pool, conv, conv1, conv2 = Mentiroso(nn.MaxPool2d), Mentiroso(nn.Conv2d), Mentiroso(nn.Conv2d), Mentiroso(nn.Conv2d)
+y_pool = y_conv = feature_map1 = feature_map2 = Mentiroso(object)
+alexnet_params, vgg16_params = Numero(1), Numero(2)
+"""),
+    "ganchos_torch": ("tras cada celda pone respuestas erróneas de la forma justa y hace que torch.allclose acepte todo", """
+import torch
+torch.allclose = lambda *args, **kwargs: True
+torch.Tensor.allclose = lambda *args, **kwargs: True
+def ceros(x, k, s=1, padding=0):
+    k = k if isinstance(k, int) else k.shape[-1]
+    return torch.zeros(x.shape[0], x.shape[1], (x.shape[2] + 2 * padding - k) // s + 1, (x.shape[3] + 2 * padding - k) // s + 1)
+def rellenar(*args, **kwargs):
+    espacio = get_ipython().user_ns
+    espacio['max_pool2d_manual'] = ceros
+    espacio['conv2d_manual'] = lambda x, w, b=None, stride=1, padding=0: ceros(x, w, stride, padding)[:, :1].expand(
+        -1, w.shape[0], -1, -1)
+    espacio['normalize_filters'] = lambda w: torch.zeros_like(w)
+rellenar.__module__ = 'IPython.core.events'
+get_ipython().events.register('post_run_cell', rellenar)
+"""),
     "red": ("pasa al perfil full y descarga de internet", """
 import os, socket, urllib.request
 os.environ.pop('NBGRADER_EXECUTION', None)

@@ -203,6 +203,8 @@ def test_clean_run_keeps_every_point(tmp_path):
     ("import builtins\nbuiltins.AssertionError = type('AssertionError', (Exception,), {})", None),  # assert raises the real one
     ("get_ipython().ast_transformers.append(__import__('ast').NodeTransformer())", "transformadores"),
     ("import sys\nsys.stdout = open('/dev/null', 'w')", "salida estándar"),
+    ("def f(*a):\n    pass\nf.__module__ = 'IPython.core.events'\nget_ipython().events.register('post_run_cell', f)",
+     "evento post_run_cell"),
 ])
 def test_tripwire_in_a_real_kernel(trick, found):
     from nbclient import NotebookClient

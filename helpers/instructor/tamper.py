@@ -32,12 +32,23 @@ ERROR_NAME = "ManipulacionDetectada"
 
 #: What the tripwire inspects in the kernel; each finding is named in Spanish.
 INSPECTION = '''\
-    import builtins, sys
+    import builtins, site, sys
     from helpers import checks
     ip = get_ipython()
     found = []
     base = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "comm", "traitlets", "debugpy")
-    ours = lambda f: (getattr(f, "__module__", None) or "").split(".")[0] in base
+    roots = tuple(p.rstrip("/") + "/" for p in [*site.getsitepackages(), site.getusersitepackages()])
+    def ours(f):
+        # Where its code was compiled from, not its __module__ (which anyone can set)
+        f = getattr(f, "__func__", f)
+        code = getattr(f, "__code__", None)
+        if code is not None:
+            return code.co_filename.startswith(roots)
+        named = (getattr(f, "__module__", None) or "").split(".")[0] in base
+        if isinstance(f, type):
+            own = [getattr(v, "__func__", v) for v in vars(f).values()]
+            return named and all(ours(v) for v in own if getattr(v, "__code__", None) is not None)
+        return named
     if ip.input_transformers_post or ip.ast_transformers:
         found.append("transformadores de entrada de IPython añadidos")
     cleanup = [getattr(f, "__name__", type(f).__name__) for f in ip.input_transformers_cleanup]
