@@ -164,6 +164,9 @@ def test_tripwires_surround_every_test():
     nonces = [c.metadata[tamper.MARK]["nonce"] for c in nb.cells if tamper.MARK in c.metadata]
     assert len(set(nonces)) == 3 and nonces != [c.metadata[tamper.MARK]["nonce"] for c in _planted(
         _notebook()).cells if tamper.MARK in c.metadata]  # new numbers every run
+    for trip in (c for c in nb.cells if tamper.MARK in c.metadata):  # nothing fixed to recognise them by
+        assert "_dlc_" not in trip.source and "Comprobación" not in trip.source
+        assert trip.metadata[tamper.MARK]["expected"] not in trip.source  # the message only the grader knows
 
 
 def _error(ename, evalue):
@@ -173,7 +176,7 @@ def _error(ename, evalue):
 def test_check_tripwires_zeroes_from_the_first_that_did_not_fail(tmp_path):
     nb = _planted(_notebook())
     trips = [c for c in nb.cells if tamper.MARK in c.metadata]
-    ok = lambda c: [_error("AssertionError", f"Comprobación {c.metadata[tamper.MARK]['nonce']} [limpio]: x")]  # noqa
+    ok = lambda c: [_error("AssertionError", c.metadata[tamper.MARK]["expected"])]  # noqa
     trips[0].outputs = ok(trips[0])
     trips[1].outputs = []  # the checks no longer fail
     trips[2].outputs = ok(trips[2])
@@ -190,7 +193,7 @@ def test_clean_run_keeps_every_point(tmp_path):
     nb = _planted(_notebook())
     for c in nb.cells:
         if tamper.MARK in c.metadata:
-            c.outputs = [_error("AssertionError", f"Comprobación {c.metadata[tamper.MARK]['nonce']} [limpio]")]
+            c.outputs = [_error("AssertionError", c.metadata[tamper.MARK]["expected"])]
     graded, _ = tamper.CheckTripwires(verdict_file=str(tmp_path / "v.json")).preprocess(nb, {})
     assert json.loads((tmp_path / "v.json").read_text())["tampered"] is False
     assert not any(o.get("ename") == tamper.ERROR_NAME for c in graded.cells for o in c.get("outputs", []))

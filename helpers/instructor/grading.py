@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
@@ -242,8 +243,9 @@ def reference(lab: str, template: Path, scratch: Path, settings: Settings, worke
               log=print) -> dict:
     """What ``lab``'s tests are judged against (see :mod:`helpers.instructor.judge`): the answer key
     graded twice in ``template``, the second time with its random generators perturbed. Made once per
-    version of the lab, of the judging code and of the settings on this machine, and kept in the cache."""
-    digest = hashlib.sha256(f"{fingerprint(lab)}/{settings.key()}/{settings.data}".encode())
+    version of the lab and of the judging code, sealed or not, on this machine, and kept in the cache (the
+    key's values do not depend on the time and memory limits)."""
+    digest = hashlib.sha256(f"{fingerprint(lab)}/{settings.sandboxed}/{settings.data}".encode())
     for name in JUDGING_CODE:
         digest.update((ROOT / "helpers" / name).read_bytes())
     cached = cache_dir() / "calificacion" / f"referencia-{lab}-{digest.hexdigest()[:16]}.json"
@@ -267,7 +269,9 @@ def reference(lab: str, template: Path, scratch: Path, settings: Settings, worke
             done.result()
     result = judge.classify(runs[False], runs[True])
     cached.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(cached, json.dumps(result))
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}.{threading.get_ident()}")
+    partial.write_text(json.dumps(result))
+    os.replace(partial, cached)  # two runs that make the same reference at once both write it whole
     return result
 
 

@@ -87,12 +87,18 @@ INSPECTION = '''\
 #: How each tripwire fails, in turn: as a failed test would, with numbers drawn for this run (an
 #: ``assert`` statement raises the real ``AssertionError`` even if the student replaced the builtin).
 FAILURES = (
-    "assert {a} == {b}, f\"{{what}}: se esperaba {b}, se obtuvo {a}.\"",
-    "assert {a} > {b}, f\"{{what}}: los valores no coinciden (error relativo máximo {a}e-01).\"",
-    "assert ({a}, 3) == ({b}, 3), f\"{{what}}: se esperaba la forma ({b}, 3), se obtuvo ({a}, 3).\"",
-    "assert {a} == {b}, what",
-    "assert {a} == {b}, f\"{{what}}: se esperaban {b:,} parámetros, tiene {a:,}.\"",
+    ("{a} == {b}", "{what}: se esperaba {b}, se obtuvo {a}."),
+    ("{a} > {b}", "{what}: los valores no coinciden (error relativo máximo {a}e-01, tolerancia 1e-04)."),
+    ("({a}, 3) == ({b}, 3)", "{what}: se esperaba la forma ({b}, 3), se obtuvo ({a}, 3)."),
+    ("{a} == {b}", "{what}."),
+    ("{a} == {b}", "{what}: se esperaban {b:,} parámetros, tiene {a:,} (diferencia {d:+,})."),
 )
+#: What a tripwire's message says it checked: worded as the labs' own tests are, drawn at random.
+LABELS = ("El resultado sobre otra entrada", "La salida de la red con otro lote", "Tu función con una entrada nueva",
+          "El tamaño de la salida", "El número de parámetros de otra red", "Las pérdidas por lote",
+          "La exactitud sobre otros datos", "La salida de la capa con otros pesos")
+#: How a tripwire's function is named (with a fresh suffix): as a helper of a test could be.
+NAMES = ("_comprobar", "_probar", "_verificar", "_revisar", "_calcular", "_esperado")
 
 
 @dataclass
@@ -106,14 +112,17 @@ class Verdict:
 
 
 def tripwire_cell(kind: int, nonce: str, a: int, b: int, checks_file: str):
-    """A grader cell that must raise ``AssertionError`` whose message contains ``Comprobación <nonce> [limpio]``."""
-    check = FAILURES[kind % len(FAILURES)].format(a=a, b=b)
+    """A grader cell that inspects the kernel and must then fail with one exact message, which only the
+    grader knows (in the cell's metadata, never in the kernel): the message a clean kernel gives."""
+    condition, message = FAILURES[kind % len(FAILURES)]
+    label, name = LABELS[int(nonce, 16) % len(LABELS)], f"{NAMES[int(nonce, 16) % len(NAMES)]}_{nonce}"
     inspection = INSPECTION.replace("CHECKS_FILE", repr(checks_file))
-    source = (f"def _dlc_{nonce}():\n    import torch\n{inspection}"
-              f"    what = f\"Comprobación {nonce} [{{'; '.join(found) or 'limpio'}}]\"\n"
-              f"    {check}\n"
-              f"try:\n    _dlc_{nonce}()\nfinally:\n    del _dlc_{nonce}\n")
-    return new_code_cell(source, metadata={MARK: {"nonce": nonce}})
+    source = (f"def {name}():\n    import torch\n{inspection}"
+              f"    what = {label!r} + (' (' + '; '.join(found) + ')' if found else '')\n"
+              f"    assert {condition.format(a=a, b=b)}, f{message.format(a=a, b=b, d=a - b, what='{what}')!r}\n"
+              f"try:\n    {name}()\nfinally:\n    del {name}\n")
+    return new_code_cell(source, metadata={MARK: {"nonce": nonce, "label": label,
+                                                  "expected": message.format(a=a, b=b, d=a - b, what=label)}})
 
 
 class PlantTripwires(NbGraderPreprocessor):
@@ -140,15 +149,15 @@ class PlantTripwires(NbGraderPreprocessor):
 
 def tripwire_ok(cell) -> tuple[bool, str]:
     """Whether a tripwire cell failed exactly as planted; if not, what went wrong (Spanish)."""
-    nonce = cell.metadata[MARK]["nonce"]
+    planted = cell.metadata[MARK]
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not errors:
         return False, "una comprobación que debía fallar no falló (pruebas desactivadas o excepciones silenciadas)"
     message = errors[-1].get("evalue", "")
-    if errors[-1].get("ename") == "AssertionError" and f"Comprobación {nonce} [limpio]" in message:
+    if errors[-1].get("ename") == "AssertionError" and message == planted["expected"]:
         return True, ""
-    found = re.search(rf"Comprobación {nonce} \[(.*?)\]", message)
-    if found:
+    found = re.match(rf"{re.escape(planted['label'])} \((.*?)\)", message)
+    if errors[-1].get("ename") == "AssertionError" and found:
         return False, found.group(1)
     return False, f"una comprobación falló de forma inesperada ({errors[-1].get('ename')})"
 
