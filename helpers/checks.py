@@ -63,6 +63,8 @@ def _plain(value, depth: int = 0):
         return [_plain(v, depth + 1) for v in list.__iter__(value)]
     if kind is dict:
         return {"d": [[_plain(k, depth + 1), _plain(v, depth + 1)] for k, v in dict.items(value)]}
+    if kind is set or kind is frozenset:
+        return {"s": sorted((_plain(v, depth + 1) for v in frozenset.__iter__(frozenset(value))), key=json.dumps)}
     if kind in _TENSORS:
         if _TensorBase.is_meta.__get__(value) or _TensorBase.is_complex(value):
             return {"x": "tensor sin datos"}

@@ -6,7 +6,8 @@ and raises. When graded, the kernel is the student's, so it only records the val
 process, decides with :func:`judge` against the values the answer key recorded. This module needs
 NumPy only: the grader never imports PyTorch to judge.
 
-Encoded values are JSON: a tuple is ``{"t": [...]}``, a dict ``{"d": [[key, value], ...]}``, an
+Encoded values are JSON: a tuple is ``{"t": [...]}``, a dict ``{"d": [[key, value], ...]}``, a set
+``{"s": [...]}``, an
 array ``{"a": {"shape", "n", "data"}}`` (float64, base64; arrays larger than :data:`SAMPLE` keep that
 many elements at fixed places, the same for every array of the same size), and anything that is not
 plain data ``{"x": "<type name>"}``.
@@ -73,6 +74,12 @@ def decode(obj):
         return tuple(decode(v) for v in obj["t"])
     if "d" in obj:
         return {decode(k) if not isinstance(k, list) else tuple(decode(k)): decode(v) for k, v in obj["d"]}
+    if "s" in obj:
+        items = [decode(v) for v in obj["s"]]
+        try:
+            return frozenset(items)
+        except TypeError:  # only hashable values make a set
+            return NotPlain("set")
     if "a" in obj:
         a = obj["a"]
         return Recorded(a["shape"], a["n"], np.frombuffer(base64.b64decode(a["data"]), dtype=np.float64))

@@ -98,6 +98,13 @@ def test_each_test_seeds_the_generators_the_same_way():
         checks._recording = False
 
 
+def test_sets_are_recorded_whatever_their_order(recorded):
+    checks.check_equal({"vgg16", "vgg11", ("a", 1)}, {("a", 1), "vgg11", "vgg16"}, "claves")
+    record = recorded[0]
+    assert verdicts.judge("equal", verdicts.decode(record["value"]), verdicts.decode(record["expected"])) is None
+    assert "se esperaba" in verdicts.judge("equal", verdicts.decode(record["value"]), frozenset({"vgg16"}))
+
+
 def test_large_arrays_keep_the_same_fixed_sample():
     a = np.arange(5000.0)
     encoded = verdicts.decode(verdicts.encode_array(a))
