@@ -18,6 +18,10 @@ from . import verdicts
 #: The MIME type of a recorded check: JSON text the grader reads from the test cell's outputs.
 RECORD_MIME = "application/vnd.dl-curso.sonda"
 
+#: What ``own_code=True`` means, for every check: the expected value comes, on purpose, from the student's
+#: own code (another of their functions, a model they built), so that one mistake costs only its own
+#: test; when graded, the value is compared with that expected value, not with the answer key's.
+OWN_CODE = "own_code"
 #: Set by :func:`start_recording` (only in the grader's kernels).
 _recording = False
 #: The number of the check call being recorded (the grader numbers them, see :func:`_site`).
@@ -83,9 +87,9 @@ def _shape(value):
     return {"x": kind.__name__}
 
 
-def _record(kind: str, value, expected, what: str, hint, **options) -> None:
-    record = {"site": _current_site, "kind": kind, "value": value, "what": str(what), "hint": None if hint is None else str(hint),
-              **options}
+def _record(kind: str, value, expected, what: str, hint, own_code: bool = False, **options) -> None:
+    record = {"site": _current_site, "kind": kind, "value": value, "what": str(what),
+              "hint": None if hint is None else str(hint), OWN_CODE: own_code is True, **options}
     if expected is not None:
         record["expected"] = expected
     from IPython.display import publish_display_data
@@ -99,20 +103,21 @@ def _decide(kind: str, value, expected, what, hint, **options) -> None:
         raise AssertionError(message)
 
 
-def check_shape(value, expected=None, what: str = "El resultado", hint: str | None = None) -> None:
+def check_shape(value, expected=None, what: str = "El resultado", hint: str | None = None,
+                own_code: bool = False) -> None:
     """Assert that ``value`` (a tensor or anything with ``.shape``) has shape ``expected``."""
     if _recording:
         return _record("shape", _shape(value), _plain(tuple(expected)) if expected is not None else None,
-                       what, hint)
+                       what, hint, own_code=own_code)
     _decide("shape", tuple(getattr(value, "shape", ())), expected, what, hint)
 
 
 def check_close(value, expected=None, what: str = "El resultado", rtol: float = 1e-4, atol: float = 1e-5,
-                hint: str | None = None) -> None:
+                hint: str | None = None, own_code: bool = False) -> None:
     """Assert that ``value`` equals ``expected`` within tolerance, and report the relative error."""
     if _recording:
         return _record("close", _plain(value), _plain(expected) if expected is not None else None, what, hint,
-                       rtol=float(rtol), atol=float(atol))
+                       rtol=float(rtol), atol=float(atol), own_code=own_code)
 
     def array(v):
         return torch.as_tensor(v, dtype=torch.float64).cpu().numpy()
@@ -120,10 +125,12 @@ def check_close(value, expected=None, what: str = "El resultado", rtol: float = 
     _decide("close", array(value), array(expected), what, hint, rtol=rtol, atol=atol)
 
 
-def check_equal(value, expected=None, what: str = "El resultado", hint: str | None = None) -> None:
+def check_equal(value, expected=None, what: str = "El resultado", hint: str | None = None,
+                own_code: bool = False) -> None:
     """Assert that ``value == expected`` (numbers, strings, tuples...)."""
     if _recording:
-        return _record("equal", _plain(value), _plain(expected) if expected is not None else None, what, hint)
+        return _record("equal", _plain(value), _plain(expected) if expected is not None else None, what, hint,
+                       own_code=own_code)
     _decide("equal", value, expected, what, hint)
 
 
@@ -148,14 +155,14 @@ def _count(model, trainable_only: bool):
 
 
 def check_parameter_count(model: torch.nn.Module, expected: int = None, what: str = "El modelo",
-                          trainable_only: bool = False, hint: str | None = None) -> None:
+                          trainable_only: bool = False, hint: str | None = None, own_code: bool = False) -> None:
     """Assert that ``model`` has ``expected`` parameters (only trainable ones if asked)."""
     # Counted here rather than with helpers.models: a test must not trust a module a student can patch.
     got = _count(model, trainable_only)
     value = {"x": type(model).__name__} if got is None else got
     if _recording:
         return _record("count", value, _plain(expected) if expected is not None else None, what, hint,
-                       trainable_only=bool(trainable_only))
+                       trainable_only=bool(trainable_only), own_code=own_code)
     _decide("count", verdicts.decode(value), expected, what, hint, trainable_only=trainable_only)
 
 

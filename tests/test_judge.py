@@ -22,11 +22,9 @@ def recorded(monkeypatch):
     monkeypatch.setattr(IPython.display, "publish_display_data",
                         lambda data: published.append(json.loads(data[checks.RECORD_MIME])))
     monkeypatch.setattr(checks, "_current_site", 0)
+    monkeypatch.setattr(checks, "_recording", False)  # what teardown puts back
     checks.start_recording(1)
-    try:
-        yield published
-    finally:
-        monkeypatch.setattr(checks, "_recording", False)
+    yield published
 
 
 # ---------------------------------------------------------------- recording inside the kernel
@@ -36,7 +34,9 @@ def test_recording_compares_nothing_and_keeps_plain_values(recorded):
     checks.check_close(torch.arange(3.0), None, "rango")
     checks.check_shape(torch.zeros(2, 5), (2, 5), "forma")
     checks.check_true(np.bool_(True), "numpy")
-    assert [r["kind"] for r in recorded] == ["equal", "close", "shape", "true"]
+    checks.check_equal(2, 2, "propio", own_code=True)
+    assert [r["kind"] for r in recorded] == ["equal", "close", "shape", "true", "equal"]
+    assert [r["own_code"] for r in recorded] == [False, False, False, False, True]
     assert recorded[0]["value"] == 3 and recorded[0]["expected"] == 4
     assert "expected" not in recorded[1]
     assert verdicts.decode(recorded[1]["value"]) == verdicts.decode(verdicts.encode_array([0.0, 1.0, 2.0]))
@@ -234,6 +234,8 @@ def test_classify_key_sites_are_those_both_runs_agree_on():
                                                             verdicts.encode_array([3.0]))]}}
     reference = judge.classify(first, second)
     assert {s: v["mode"] for s, v in reference["t"]["sites"].items()} == {"0": "clave", "1": "propia"}
+    first["t"]["records"][0]["own_code"] = True  # compared with the student's own code on purpose
+    assert judge.classify(first, second)["t"]["sites"]["0"]["mode"] == "propia"
     with pytest.raises(ValueError, match="no supera sus propias pruebas"):
         judge.classify({"t": {"errors": [], "records": [_record(0, "equal", 14, 15)]}}, second)
     with pytest.raises(ValueError, match="NameError"):

@@ -21,10 +21,12 @@ preprocessors around execution (both in nbgrader's trusted process) do the rest.
   scores exactly that: text on stderr, an ``execute_result`` or anything else the student's code
   showed inside a test cell earns and costs nothing. Test sources are restored as they were.
 
-The reference is made once per lab version (see :func:`build_reference`): the answer key is graded
+The reference is made once per lab version (see ``grading.reference``): the answer key is graded
 twice, the second time with every random generator reseeded differently after each of its cells and
 inside each test cell. A site whose recorded values are the same both times depends only on the
-test's own inputs (``clave``); any other site depends on state (``propia``).
+test's own inputs (``clave``); any other site depends on state (``propia``), and so does a check
+called with ``own_code=True`` (its expected value comes from the student's other answers on purpose,
+e.g. a learning-rate sweep compared with the same sweep made with the student's own ``train_epoch``).
 """
 import ast
 import copy
@@ -37,7 +39,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .. import verdicts
-from ..checks import RECORD_MIME
+from ..checks import OWN_CODE, RECORD_MIME
 from .sandbox import LIBRARY
 
 #: Test cells start with this line: a fresh ``helpers.checks`` loaded from the read-only library by
@@ -291,7 +293,7 @@ def classify(first: dict, second: dict) -> dict:
                     else None
                 if message:
                     failed.append(f"«{gid}»: {message[:300]}")
-            same = len(records) == len(other.get(site, [])) and all(
+            same = len(records) == len(other.get(site, [])) and not any(r.get(OWN_CODE) for r in records) and all(
                 _same(r["kind"], r, o) for r, o in zip(records, other[site]))
             reference[gid]["sites"][site] = {"mode": KEY_MODE if same else OWN_MODE, "records": records}
     if failed:
