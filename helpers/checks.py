@@ -120,7 +120,7 @@ def check_close(value, expected=None, what: str = "El resultado", rtol: float = 
                        rtol=float(rtol), atol=float(atol), own_code=own_code)
 
     def array(v):
-        return torch.as_tensor(v, dtype=torch.float64).cpu().numpy()
+        return torch.as_tensor(v, dtype=torch.float64).detach().cpu().numpy()
 
     _decide("close", array(value), array(expected), what, hint, rtol=rtol, atol=atol)
 

@@ -86,3 +86,10 @@ def test_messages_name_the_result_or_the_model_when_no_name_is_given():
         checks.check_close([1.0], [2.0])
     with pytest.raises(AssertionError, match=r"^El resultado: se esperaba la forma"):
         checks.check_shape(torch.zeros(2), (3,))
+
+
+def test_check_close_takes_tensors_that_require_grad_and_lists_of_them():
+    weight = torch.ones(2, 3, requires_grad=True)
+    checks.check_close(weight * 2, torch.full((2, 3), 2.0))
+    checks.check_close([weight.sum(), weight.mean()], [6.0, 1.0])
+    assert "no coinciden" in message(checks.check_close, weight, torch.zeros(2, 3))
