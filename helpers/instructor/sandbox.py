@@ -454,6 +454,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(self._connection_dir / "s")
         self._group = resource_group(Limits(memory_gb=self.memory_gb))
         self._oom_kills = 0
+        self.over_memory = False  # whether the group went over its memory cap (the kernel was then ended)
         if self._group is None and (note := shares_note()):
             self.log.warning(note)
 
@@ -462,6 +463,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         argv = super().format_kernel_cmd(extra_arguments)
         self._oom_kills = self._group.oom_kills() if self._group else 0  # a restart starts afresh
+        self.over_memory = False
         return sealed(argv, self._connection_dir, Path(self.data_dir), Limits(memory_gb=self.memory_gb),
                       group=self._group)
 
@@ -472,13 +474,13 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_is_alive(self) -> bool:
         alive = await super()._async_is_alive()
-        if alive and self._group is not None and self._group.oom_kills() > self._oom_kills:
+        if alive and not self.over_memory and self._group is not None and self._group.oom_kills() > self._oom_kills:
             # cgroup v1 kills one process (maybe a child) and leaves the rest: end the whole kernel
+            self.over_memory = True
             self.log.warning("El núcleo superó su límite de memoria (%g GiB, con todos sus procesos y /tmp): "
                              "se detiene.", self.memory_gb)
             await self._async_kill_kernel()
-            return False
-        return alive
+        return alive and not self.over_memory
 
     is_alive = _async_is_alive
 
@@ -488,3 +490,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._connection_dir, ignore_errors=True)
             if self._group is not None:
                 self._group.remove()
+
+    # AsyncKernelManager binds these names to the base class's functions: callers such as nbclient that
+    # clean up a dead kernel call ``cleanup_resources()``, which must reach the override above
+    cleanup_resources = _async_cleanup_resources
