@@ -177,3 +177,17 @@ def test_cgroup_v2_without_the_memory_controller_falls_back_to_v1(tmp_path, monk
     assert (group.folders[0] / "memory.limit_in_bytes").read_text() == str(2 * GIB)
     assert (group.folders[1] / "cpu.cfs_quota_us").read_text() == "100000"
     assert group.procs_files() == [str(f / "cgroup.procs") for f in group.folders]
+
+
+@pytest.mark.parametrize("cgroups", [False, pytest.param(True, marks=needs_cgroups)])
+def test_course_grade_says_once_when_kernels_have_only_per_process_limits(tmp_path, monkeypatch, cgroups):
+    from helpers.instructor import grading
+
+    if not cgroups:
+        monkeypatch.setattr(sandbox, "CGROUP_ROOT", tmp_path / "no-existe")
+    monkeypatch.setattr(sandbox, "_told", False)
+    said = []
+    for _ in range(2):  # an empty folder: it stops right after the checks, before grading anything
+        with pytest.raises(FileNotFoundError, match="No hay cuadernos"):
+            grading.grade_class("lab1_convolutions", tmp_path, tmp_path / "trabajo", log=said.append)
+    assert said == ([sandbox.NO_SHARES] if not cgroups else [])

@@ -17,6 +17,12 @@ other processes (a private PID namespace: every process the student starts dies 
 and the grader's processes cannot be seen or signalled). Memory, processes, file size and scratch
 space are limited; nbgrader (outside, trusted) keeps the wall-clock limits.
 
+Where the grader runs as root with writable cgroups (v2, or v1's ``memory`` and ``cpu``), each kernel
+also gets a cgroup of its own (:func:`resource_group`): one memory cap for the kernel, every process it
+starts and the ``/tmp`` and ``/trabajo`` pages it writes, and at most one core, so that a student's
+background loops cannot push a classmate's cells past their time limit. Elsewhere the per-process
+limits of ``prlimit`` remain, and :func:`shares_note` says so.
+
 ``require()`` raises :class:`SandboxUnavailable`, with a Spanish message that says what to install,
 where bubblewrap or user namespaces are missing.
 """
@@ -56,7 +62,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """What one student's kernel may use."""
 
-    memory_gb: float = 8.0  # address space of every process
+    memory_gb: float = 8.0  # address space of every process; with cgroups, also all of them together
     processes: int = 256  # processes and threads of the student at once
     file_mb: int = 512  # largest file it may write
     scratch_mb: int = 1024  # size of /trabajo and of /tmp (each)
