@@ -191,3 +191,25 @@ def test_course_grade_says_once_when_kernels_have_only_per_process_limits(tmp_pa
         with pytest.raises(FileNotFoundError, match="No hay cuadernos"):
             grading.grade_class("lab1_convolutions", tmp_path, tmp_path / "trabajo", log=said.append)
     assert said == ([sandbox.NO_SHARES] if not cgroups else [])
+
+
+@needs_cgroups
+def test_the_grader_disables_the_cell_over_the_students_memory_and_runs_the_rest(tmp_path):
+    import json
+
+    from traitlets.config import Config
+
+    from helpers.instructor.execute import RobustExecute
+
+    sandbox.require()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in ("a = 20", FILL, "print(a + 22)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"celda{i}"
+    config = Config({"SandboxedKernelManager": {"memory_gb": 1.0, "data_dir": str(tmp_path)}})
+    pre = RobustExecute(config=config, kernel_manager_class=sandbox.SandboxedKernelManager, timeout=120,
+                        incident_file=str(tmp_path / "incidencias.json"))
+    out, _ = pre.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    incidents = json.loads((tmp_path / "incidencias.json").read_text())
+    assert incidents == [{"cell": "celda1", "index": 1, "reason": REASONS["DeadKernelError"]}]
+    assert "".join(o.get("text", "") for o in out.cells[2].outputs) == "42\n"
