@@ -1,25 +1,13 @@
-"""The grader's per-kernel process group (a cgroup when run as root), on a stand-in folder."""
+"""Removing a kernel's cgroup folder waits for its last processes, on a stand-in folder (the groups
+themselves: test_resource_groups.py)."""
 import pytest
 
 from helpers.instructor import sandbox
 
 
 @pytest.fixture
-def fake_cgroups(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "CGROUP_PIDS", tmp_path)
-    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
+def fake_cgroups(tmp_path):
     return tmp_path
-
-
-def test_as_root_a_fresh_group_caps_the_processes(fake_cgroups):
-    a, b = sandbox.process_group(17), sandbox.process_group(5)
-    assert a != b and a.parent == b.parent == fake_cgroups
-    assert (a / "pids.max").read_text() == "17" and (b / "pids.max").read_text() == "5"
-
-
-def test_an_ordinary_user_gets_no_group(fake_cgroups, monkeypatch):
-    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
-    assert sandbox.process_group(17) is None and list(fake_cgroups.iterdir()) == []
 
 
 def test_removing_a_group_waits_for_its_last_processes(fake_cgroups, monkeypatch):

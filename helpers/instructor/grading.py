@@ -713,6 +713,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     workdir = Path(workdir).resolve()
     if sandboxed:
         sandbox.require()
+        if not cluster and (note := sandbox.shares_note()):  # per-process limits only: said once, not an error
+            log(note)
     if cluster:  # an unreachable scheduler is said now, not after the template is built
         from .cluster import connect
 

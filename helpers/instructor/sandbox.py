@@ -17,6 +17,12 @@ other processes (a private PID namespace: every process the student starts dies 
 and the grader's processes cannot be seen or signalled). Memory, processes, file size and scratch
 space are limited; nbgrader (outside, trusted) keeps the wall-clock limits.
 
+Where the grader runs as root with writable cgroups (v2, or v1's ``memory`` and ``cpu``), each kernel
+also gets a cgroup of its own (:func:`resource_group`): one memory cap for the kernel, every process it
+starts and the ``/tmp`` and ``/trabajo`` pages it writes, and at most one core, so that a student's
+background loops cannot push a classmate's cells past their time limit. Elsewhere the per-process
+limits of ``prlimit`` remain, and :func:`shares_note` says so.
+
 ``require()`` raises :class:`SandboxUnavailable`, with a Spanish message that says what to install,
 where bubblewrap or user namespaces are missing.
 """
@@ -56,7 +62,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """What one student's kernel may use."""
 
-    memory_gb: float = 8.0  # address space of every process
+    memory_gb: float = 8.0  # address space of every process; with cgroups, also all of them together
     processes: int = 256  # processes and threads of the student at once
     file_mb: int = 512  # largest file it may write
     scratch_mb: int = 1024  # size of /trabajo and of /tmp (each)
@@ -139,24 +145,216 @@ def _identity_files(folder: Path) -> list[str]:
     return ["--ro-bind", str(folder / "passwd"), "/etc/passwd", "--ro-bind", str(folder / "group"), "/etc/group"]
 
 
-CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
+#: Where the cgroup file systems are mounted (v1: a folder per controller; v2: here or ``unified/``).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The folder of the course's per-kernel groups, under the grader's own group.
+GROUP_PARENT = "dl-curso"
+CPU_PERIOD_US = 100_000
+#: Why a fallback happened, said once per process (see :func:`shares_note`).
+NO_SHARES = ("Aviso: sin cgroups escribibles (hace falta Linux, ser root y los controladores memory y cpu), "
+             "cada núcleo de estudiante se limita solo con --memory por proceso (RLIMIT_AS): un estudiante "
+             "puede sumar más memoria con varios procesos y /tmp, y no tiene reservado un núcleo de CPU. "
+             "La calificación sigue.")
 
 
-def process_group(limit: int) -> Path | None:
-    """A fresh cgroup capping processes at ``limit``, when the grader runs as root (else None).
+@dataclass(frozen=True)
+class ResourceGroup:
+    """One kernel's cgroup: a memory cap, one core of CPU and a process cap for it and all it starts.
 
-    ``RLIMIT_NPROC`` caps an ordinary user's processes inside the sandbox, but the kernel never
-    applies it to root's; as root the cap comes from a cgroup (v1 ``pids`` controller) instead.
+    ``folders`` is one folder per controller (cgroup v1: ``memory``, ``cpu`` and, if mounted,
+    ``pids``) or a single folder (cgroup v2). Made by :func:`resource_group`.
     """
-    if os.geteuid() != 0 or not os.access(CGROUP_PIDS, os.W_OK):
+
+    version: int
+    folders: tuple[Path, ...]
+
+    def procs_files(self) -> list[str]:
+        """The files a process writes its pid to, to enter the group (every controller)."""
+        return [str(folder / "cgroup.procs") for folder in self.folders]
+
+    def oom_kills(self) -> int:
+        """How many of the group's processes the kernel has killed for going over the memory cap."""
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            for line in (self._memory() / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def _memory(self) -> Path:
+        return self.folders[0]  # memory comes first in both layouts
+
+    def remove(self) -> None:
+        """Remove the group (waiting a moment for its last processes to leave); never raises."""
+        for folder in self.folders:
+            remove_process_group(folder)
+
+
+def _own_groups() -> dict[str, str]:
+    """The grader's own cgroup per v1 controller, and under ``""`` its v2 group (``/proc/self/cgroup``)."""
+    own = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                own[controller] = path
+    except (OSError, ValueError):
+        pass
+    return own
+
+
+def _under(mount: Path, own: str | None) -> list[Path]:
+    """Where the course's groups may go in ``mount``: under the grader's own group first (its limits
+    then still hold), else at the top."""
+    places = [mount / own.strip("/")] if own and own.strip("/") else []
+    return [p for p in [*places, mount] if p.is_dir()]
+
+
+def _write(path: Path, value: str, optional: bool = False) -> None:
+    try:
+        path.write_text(value)
+    except OSError:
+        if not optional:
+            raise
+
+
+def _clean_stale(parent: Path) -> None:
+    """Remove the groups of kernels whose grading process is gone (killed workers leave them)."""
+    for group in parent.iterdir() if parent.is_dir() else []:
+        owner = group.name.split("-")[0]
+        if not group.is_dir() or not owner.isdigit() or _alive(int(owner)):
+            continue
+        try:
+            group.rmdir()  # fails while a process is still inside: then it is not stale
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _name() -> str:
+    """A fresh group name that says which process made it (see :func:`_clean_stale`)."""
+    return f"{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def _v2_group(limits: "Limits") -> ResourceGroup | None:
+    mount = next((m for m in (CGROUP_ROOT, CGROUP_ROOT / "unified") if (m / "cgroup.controllers").exists()), None)
+    if mount is None:
         return None
-    group = Path(tempfile.mkdtemp(prefix="dlc-", dir=CGROUP_PIDS))
-    (group / "pids.max").write_text(str(limit))
-    return group
+    for base in _under(mount, _own_groups().get("")):
+        try:
+            controllers = set((base / "cgroup.controllers").read_text().split())
+            if not {"memory", "cpu"} <= controllers:
+                continue
+            wanted = " ".join(f"+{c}" for c in ("memory", "cpu", "pids") if c in controllers)
+            _write(base / "cgroup.subtree_control", wanted)
+            parent = base / GROUP_PARENT
+            parent.mkdir(exist_ok=True)
+            _write(parent / "cgroup.subtree_control", wanted)
+            _clean_stale(parent)
+            group = parent / _name()
+            group.mkdir()
+        except OSError:
+            continue
+        try:
+            _write(group / "memory.max", str(int(limits.memory_gb * 2**30)))
+            _write(group / "memory.swap.max", "0", optional=True)
+            _write(group / "memory.oom.group", "1", optional=True)  # a kill for memory ends the whole kernel
+            _write(group / "cpu.max", f"{CPU_PERIOD_US} {CPU_PERIOD_US}")
+            if "pids" in controllers:
+                _write(group / "pids.max", str(limits.processes))
+        except OSError:
+            remove_process_group(group)
+            continue
+        return ResourceGroup(2, (group,))
+    return None
+
+
+def _v1_group(limits: "Limits") -> ResourceGroup | None:
+    own = _own_groups()
+    parents = {}
+    for controller in ("memory", "cpu", "pids"):
+        mount = CGROUP_ROOT / controller
+        if not (mount / "cgroup.procs").exists():
+            if controller == "pids":
+                continue  # a process cap is a bonus: RLIMIT_NPROC still holds for ordinary users
+            return None
+        for base in _under(mount, own.get(controller)):
+            try:
+                (base / GROUP_PARENT).mkdir(exist_ok=True)
+            except OSError:
+                continue
+            parents[controller] = base / GROUP_PARENT
+            break
+        else:
+            if controller != "pids":
+                return None
+    name = _name()
+    made = []
+    try:
+        for controller, parent in parents.items():
+            _clean_stale(parent)
+            (parent / name).mkdir()
+            made.append(parent / name)
+        memory, cpu = parents["memory"] / name, parents["cpu"] / name
+        cap = str(int(limits.memory_gb * 2**30))
+        _write(memory / "memory.limit_in_bytes", cap)
+        _write(memory / "memory.memsw.limit_in_bytes", cap, optional=True)  # no swap beyond the cap
+        _write(cpu / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+        _write(cpu / "cpu.cfs_quota_us", str(CPU_PERIOD_US))
+        if "pids" in parents:
+            _write(parents["pids"] / name / "pids.max", str(limits.processes))
+    except OSError:
+        for folder in made:
+            remove_process_group(folder)
+        return None
+    return ResourceGroup(1, tuple(made))
+
+
+def resource_group(limits: "Limits") -> ResourceGroup | None:
+    """A fresh cgroup for one kernel: ``limits.memory_gb`` for it and everything it starts (processes
+    and the memory file systems they fill), one core of CPU, ``limits.processes`` processes.
+
+    Made under the grader's own group, in ``dl-curso/``, with cgroup v2 where its controllers are
+    available, else v1; groups left by kernels of dead graders are removed first. None where cgroups
+    cannot be used (not root, read-only, a controller missing): the kernel then keeps only the per-process
+    limits of ``prlimit``.
+    """
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return None
+    return _v2_group(limits) or _v1_group(limits)
+
+
+_told = False
+
+
+def shares_note() -> str | None:
+    """The Spanish notice that kernels run without per-student cgroups here, the first time it
+    applies in this process; None otherwise."""
+    global _told
+    if _told:
+        return None
+    group = resource_group(Limits())
+    if group is not None:
+        group.remove()
+        return None
+    _told = True
+    return NO_SHARES
 
 
 def remove_process_group(group: Path | None) -> None:
-    """Remove a cgroup made by :func:`process_group` (once its processes are gone)."""
+    """Remove one cgroup folder (once its processes are gone)."""
     for _ in range(50):  # the last processes may take a moment to leave it
         if group is None or not group.exists():
             return
@@ -168,17 +366,19 @@ def remove_process_group(group: Path | None) -> None:
 
 def sealed(argv: list[str], connection_dir: Path, data: Path, limits: Limits = Limits(),
            library_root: Path = ROOT, writable_data: bool = False,
-           group: Path | None = None) -> list[str]:
-    """``argv`` wrapped to run sealed: resource limits (``prlimit``), then ``bwrap``.
+           group: ResourceGroup | None = None) -> list[str]:
+    """``argv`` wrapped to run sealed: into ``group``, then resource limits (``prlimit``), then ``bwrap``.
 
     ``connection_dir`` (bound at the same path, writable) holds the kernel's connection file and
     sockets; ``data`` is bound at :data:`DATA` (writable only for the grader's own preparation run);
-    ``group``, from :func:`process_group`, caps the processes when the grader runs as root.
+    ``group``, from :func:`resource_group`, is the cgroup the launcher enters before anything else
+    runs, so the kernel and all it starts share its memory cap, its core and its process cap.
     """
     connection_dir = Path(connection_dir).resolve()
     library = Path(library_root).resolve() / "helpers"
     scratch = str(limits.scratch_mb * 2**20)
-    enter = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs")] if group else []
+    enter = ["/bin/sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"',
+             "dl-curso", *group.procs_files(), "--"] if group else []
     args = [*enter, shutil.which("prlimit") or "prlimit", f"--as={int(limits.memory_gb * 2**30)}",
             f"--nproc={limits.processes}", f"--fsize={limits.file_mb * 2**20}", "--core=0", "--",
             _bwrap() or "bwrap", *_namespaces(), "--uid", str(UID), "--gid", str(GID),
@@ -198,13 +398,14 @@ def sealed(argv: list[str], connection_dir: Path, data: Path, limits: Limits = L
 def run_sealed(argv: list[str], data: Path, limits: Limits = Limits(), writable_data: bool = False,
                timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run ``argv`` sealed and wait for it (used to prepare the stand-in data, and by the tests)."""
-    group = process_group(limits.processes)
+    group = resource_group(limits)
     try:
         with tempfile.TemporaryDirectory(prefix="dlc-") as tmp:
             return subprocess.run(sealed(argv, Path(tmp), data, limits, writable_data=writable_data, group=group),
                                   capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     finally:
-        remove_process_group(group)
+        if group is not None:
+            group.remove()
 
 
 def data_folder() -> Path:
@@ -243,10 +444,13 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     The kernel speaks ZeroMQ over Unix sockets in a private connection folder: a kernel in its own
     network namespace cannot reach the grader's loopback, but a socket file bound into it can.
+    Where cgroups can be used (see :func:`resource_group`) the kernel runs in a group of its own,
+    removed at shutdown; a kill for memory in it (of the kernel or of any process it started)
+    counts as the kernel's death, so the cell is reported as over the memory limit.
     """
 
     data_dir = Unicode(help="Stand-in data folder, shown read-only at /datos.").tag(config=True)
-    memory_gb = Float(Limits.memory_gb, help="Address-space limit of the kernel (GiB).").tag(config=True)
+    memory_gb = Float(Limits.memory_gb, help="Memory of the kernel and all it starts (GiB).").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -254,17 +458,45 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(self._connection_dir / "nucleo.json")
         self.ip = str(self._connection_dir / "s")
-        self._group = process_group(Limits.processes)
+        self._group = resource_group(Limits(memory_gb=self.memory_gb))
+        self._oom_kills = 0
+        self.over_memory = False  # whether the group went over its memory cap (the kernel was then ended)
+        if self._group is None and (note := shares_note()):
+            self.log.warning(note)
 
     def format_kernel_cmd(self, extra_arguments=None):
         # A signal to bubblewrap would not reach the kernel (its own session): interrupt by message.
         self.kernel_spec.interrupt_mode = "message"
         argv = super().format_kernel_cmd(extra_arguments)
+        self._oom_kills = self._group.oom_kills() if self._group else 0  # a restart starts afresh
+        self.over_memory = False
         return sealed(argv, self._connection_dir, Path(self.data_dir), Limits(memory_gb=self.memory_gb),
                       group=self._group)
+
+    @property
+    def group(self) -> ResourceGroup | None:
+        """The kernel's cgroup (None where cgroups cannot be used)."""
+        return self._group
+
+    async def _async_is_alive(self) -> bool:
+        alive = await super()._async_is_alive()
+        if alive and not self.over_memory and self._group is not None and self._group.oom_kills() > self._oom_kills:
+            # cgroup v1 kills one process (maybe a child) and leaves the rest: end the whole kernel
+            self.over_memory = True
+            self.log.warning("El núcleo superó su límite de memoria (%g GiB, con todos sus procesos y /tmp): "
+                             "se detiene.", self.memory_gb)
+            await self._async_kill_kernel()
+        return alive and not self.over_memory
+
+    is_alive = _async_is_alive
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         if not restart:
             shutil.rmtree(self._connection_dir, ignore_errors=True)
-            remove_process_group(self._group)
+            if self._group is not None:
+                self._group.remove()
+
+    # AsyncKernelManager binds these names to the base class's functions: callers such as nbclient that
+    # clean up a dead kernel call ``cleanup_resources()``, which must reach the override above
+    cleanup_resources = _async_cleanup_resources
