@@ -1,4 +1,5 @@
 """release/ and solutions/ are what the build makes from source/, and release/ leaks no answer."""
+import json
 import shutil
 
 import nbformat
@@ -84,3 +85,23 @@ def test_at_least_a_third_of_test_cells_carry_hidden_tests(lab):
     hidden = [c for c in tests if "### BEGIN HIDDEN TESTS" in c.source]
     assert tests and 3 * len(hidden) >= len(tests), f"{len(hidden)} of {len(tests)} test cells have hidden tests"
     assert all(c.metadata["nbgrader"]["points"] > 0 for c in tests)
+
+
+def test_lone_surrogates_are_replaced_on_read_and_the_file_is_left_as_it_was(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = '\ud800'  # 😀", metadata={"nota": "a\udfffb", "\udc00clave": 1}),
+        nbformat.v4.new_markdown_cell("sin problemas 😀")])
+    path = tmp_path / "sustitutos.ipynb"
+    path.write_text(json.dumps(nb))  # ASCII: JSON escapes every surrogate, a lone one included
+    raw = path.read_bytes()
+    notes = []
+    read = build.read_notebook(path, notes)
+    code, markdown = read.cells
+    assert code.source == "x = '\ufffd'  # 😀" and code.metadata == {"nota": "a\ufffdb", "\ufffdclave": 1}
+    assert markdown.source == "sin problemas 😀"  # a valid pair is one character, untouched
+    assert notes == ["caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «\ufffd» al leer el cuaderno: 3"]
+    nbformat.writes(read).encode("utf-8")  # the point: it can be written as UTF-8 again
+    assert path.read_bytes() == raw
+    clean, notes = tmp_path / "limpio.ipynb", []
+    clean.write_text(nbformat.writes(read))
+    assert build.read_notebook(clean, notes) == read and notes == []  # nothing to replace, nothing said

@@ -448,3 +448,58 @@ def test_a_download_too_large_says_its_size_in_gib(tmp_path, monkeypatch):
     monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: [huge])
     with pytest.raises(ValueError, match=r"declara 1 archivos y 5\.0 GiB sin comprimir"):
         collect.unpack(zip_path, tmp_path / "x")
+
+
+# ---------------------------------------------------------------- names longer than the file system allows
+
+def test_a_long_id_is_cut_to_a_bounded_length_with_a_hash_that_keeps_two_long_names_apart():
+    start = "Ana María de los Ángeles " * 12  # 300 characters
+    one, other = (collect.student_of(f"{start}{end}.ipynb", collect.compile_pattern("nombre")) for end in ("uno", "dos"))
+    assert one != other and len(one) == len(other) == collect.MAX_ID
+    assert one.startswith("ana_maria_de_los_angeles_ana_maria") and "__" not in one
+    assert one == collect.student_of(f"{start}uno.ipynb", collect.compile_pattern("nombre"))  # the same name, the same id
+    assert collect.bounded_id("ana_garcia_1234567") == "ana_garcia_1234567"  # short ids are untouched
+    assert collect.bounded_id("a" * collect.MAX_ID) == "a" * collect.MAX_ID
+    assert len(collect.bounded_id("a" * (collect.MAX_ID + 1))) == collect.MAX_ID
+
+
+def test_a_moodle_participant_id_past_the_cut_still_tells_homonyms_apart():
+    name = "N" * 200
+    ids = {collect.student_of(f"{name}_{n}_assignsubmission_file/lab1.ipynb", collect.compile_pattern("moodle"))
+           for n in (1001, 1002)}
+    assert len(ids) == 2 and all(len(i) <= collect.MAX_ID for i in ids)
+
+
+def test_a_name_the_file_system_cannot_decode_still_gets_an_id(tmp_path):
+    os.makedirs(os.fsencode(tmp_path / "entregas"))
+    for raw in (b"\xff\xfe.ipynb", b"ana\xff.ipynb"):  # not UTF-8: Python reads them with lone surrogates
+        with open(os.fsencode(tmp_path / "entregas") + b"/" + raw, "w") as f:
+            f.write("{}")
+    subs = collect.collect(tmp_path / "entregas")
+    assert sorted(s.student for s in subs)[0] == "ana" and sorted(s.student for s in subs)[1].startswith("sin_nombre_")
+
+
+def test_a_zip_member_whose_name_is_too_long_to_write_is_unpacked_under_a_short_name(tmp_path):
+    long = "Ana García " + "x" * 280 + "_1234_assignsubmission_file_lab1.ipynb"
+    assert len(long) > 300
+    files = _intake(tmp_path, {long: ("{}", NOV20), "Luis Ruiz_55_assignsubmission_file_lab1.ipynb": ("{}", NOV21),
+                               f"{collect.LONG_NAMES}/{collect.NAMES}": ('{"x": "y"}', NOV21)})
+    ana = files[long]
+    assert ana.status == "pendiente" and ana.path.read_text() == "{}" and ana.received.day == 20
+    assert ana.student.startswith("ana_garcia_xxx") and len(ana.student) == collect.MAX_ID
+    assert ana.identity.participant == "1234"
+    assert files["Luis Ruiz_55_assignsubmission_file_lab1.ipynb"].student == "luis_ruiz_55"
+    planted = files[f"{collect.LONG_NAMES}/{collect.NAMES}"]  # a member may not pose as the list of long names
+    assert planted.status == "ignorado" and "reservada" in planted.notes[0]
+    assert len(files) == 3
+
+
+def test_a_file_that_cannot_be_inspected_fails_alone(tmp_path, monkeypatch):
+    for name in ("ana.ipynb", "luis.ipynb"):
+        (tmp_path / name).write_text("{}")
+    real = collect.identify
+    monkeypatch.setattr(collect, "identify", lambda name, patterns: (
+        (_ for _ in ()).throw(OSError("disco roto")) if name == "ana.ipynb" else real(name, patterns)))
+    fate = {s.name: s for s in collect.collect(tmp_path)}
+    assert fate["luis.ipynb"].student == "luis" and fate["luis.ipynb"].status == "pendiente"
+    assert fate["ana.ipynb"].status == grading.STATUS_FAILED and "disco roto" in fate["ana.ipynb"].notes[0]

@@ -108,14 +108,53 @@ def with_header(nb, lab: str, folder: str):
     return nb
 
 
-def read_notebook(path: Path):
-    """Read a notebook, or raise a Spanish ``ValueError`` that names the file if it is not one."""
+#: A UTF-16 surrogate on its own: JSON can write one ("\\ud800") but no UTF-8 text can hold it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+REPLACEMENT = "\ufffd"
+
+
+def read_notebook(path: Path, notes: list[str] | None = None):
+    """Read a notebook, or raise a Spanish ``ValueError`` that names the file if it is not one.
+
+    Every lone UTF-16 surrogate in it (a JSON escape such as ``"\\ud800"`` that matches no character)
+    becomes U+FFFD, so the notebook can always be written back as UTF-8; when any did, a Spanish line
+    saying so is appended to ``notes``. The file itself is not changed.
+    """
     try:
-        return nbformat.read(str(path), as_version=4)
+        text = Path(path).read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
     except FileNotFoundError:
         raise FileNotFoundError(f"No existe el cuaderno {path}.") from None
     except Exception as e:  # invalid JSON, not a notebook...
         raise ValueError(f"{path} no es un cuaderno de Jupyter válido ({type(e).__name__}: {e}).") from None
+    if not SURROGATE_ESCAPE.search(text):  # the only way one gets in: most notebooks need no walk
+        return nb
+    nb, replaced = without_lone_surrogates(nb)
+    if replaced and notes is not None:
+        notes.append(f"caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «{REPLACEMENT}» al leer el "
+                     f"cuaderno: {replaced}")
+    return nb
+
+
+def without_lone_surrogates(nb):
+    """``nb`` with every lone surrogate in its keys and strings replaced by U+FFFD, and how many were."""
+    count = 0
+
+    def clean(value):
+        nonlocal count
+        if isinstance(value, str):
+            value, n = LONE_SURROGATE.subn(REPLACEMENT, value)
+            count += n
+            return value
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    cleaned = clean(nb)
+    return (nbformat.from_dict(cleaned), count) if count else (nb, 0)
 
 
 def write_notebook(nb, path: Path) -> bool:

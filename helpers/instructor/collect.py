@@ -19,6 +19,7 @@ paths, links) are skipped and named, and size limits stop a zip bomb before anyt
 """
 import enum
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: How each platform names downloaded submissions (matched against the path inside the download).
 PLATFORMS = {
@@ -55,6 +56,16 @@ LAB_NAME = re.compile(r"^lab\d")
 VERSION = re.compile(r"^(?P<base>.*?)(?:-(?P<n>\d+)| \((?P<drive>\d+)\))?(?P<ext>\.[^./]*)?$")
 
 IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+#: The status of a file whose intake or grading failed unexpectedly (the reason is in its notes).
+FAILED = "error al calificar"
+
+#: The longest student id: it names folders (``entregas/<id>``, nbgrader's ``submitted/<id>``) and gradebook rows.
+MAX_ID = 64
+#: Where :func:`unpack` writes a member whose name the file system cannot hold, under a short name; the
+#: file ``NAMES`` inside maps each short name to the member's own, which :func:`collect` reads back.
+LONG_NAMES = ".nombres_largos"
+NAMES = "nombres.json"
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: Linux's limits for one part of a path and for the whole path
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,20 @@ def slug(text: str) -> str:
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return (re.sub(r"[^a-z0-9.-]+", "_", ascii_text.lower()).strip("_.-")
-            or "sin_nombre_" + hashlib.sha256(text.encode()).hexdigest()[:8])
+            or "sin_nombre_" + _short_hash(text))
+
+
+def _short_hash(text: str) -> str:
+    # surrogatepass: a file name the file system could not decode holds lone surrogates, and is still a name
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def bounded_id(student: str) -> str:
+    """``student`` if it has at most :data:`MAX_ID` characters; else its start and a short hash of the whole
+    id ("<first 55 characters>_<8 hex digits>"), so that two long ids sharing their start never become one."""
+    if len(student) <= MAX_ID:
+        return student
+    return f"{student[:MAX_ID - 9].rstrip('_.-')}_{_short_hash(student)}"
 
 
 def compile_pattern(pattern: str | None) -> list[tuple[str, re.Pattern]]:
@@ -169,7 +193,7 @@ def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Un
             if not raw or LAB_NAME.match(slug(raw)):
                 return Unidentified.LAB_NAME
         participant = groups.get("id") or ""
-        student = f"{slug(raw)}_{participant}" if participant else slug(raw)
+        student = bounded_id(f"{slug(raw)}_{participant}" if participant else slug(raw))
         return Identity(student, platform, raw, participant, groups.get("file") or name.rsplit("/", 1)[-1])
     return Unidentified.NO_MATCH
 
@@ -192,7 +216,7 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
         raise ValueError(f"{submissions} no es ni una carpeta ni un archivo zip de entregas.")
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
-    refused = []
+    refused, long_names = [], {}
     with zipfile.ZipFile(submissions) as zf:
         members = zf.infolist()
         total = sum(i.file_size for i in members)
@@ -204,13 +228,27 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
             why = _unsafe(info, into)
             if info.is_dir() and why is None:
                 continue  # folders are made as needed
+            target, shortened = into / info.filename, why is None and _too_long(into / info.filename)
+            if shortened:
+                suffix = PurePosixPath(info.filename).suffix
+                target = into / LONG_NAMES / f"{_short_hash(info.filename)}{suffix if len(suffix) <= 16 else ''}"
             if why is None:
-                why = _extract_within_limits(zf, info, into / info.filename)
-            if why is not None:
+                why = _extract_within_limits(zf, info, target)
+            if why is None and shortened:
+                long_names[target.relative_to(into).as_posix()] = info.filename
+            elif why is not None:
                 sub = Submission(info.filename, Path(info.filename), status="ignorado")
                 sub.notes.append(f"no se descomprime: {why}")
                 refused.append(sub)
+    if long_names:
+        (into / LONG_NAMES / NAMES).write_text(json.dumps(long_names))  # ASCII: any name can be written
     return into, refused
+
+
+def _too_long(path: Path) -> bool:
+    """Whether the file system cannot hold ``path``: a part longer than it allows, or the whole path."""
+    return (any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in path.parts)
+            or len(str(path).encode("utf-8", "surrogatepass")) >= PATH_MAX)
 
 
 def _unsafe(info: zipfile.ZipInfo, into: Path) -> str | None:
@@ -218,6 +256,8 @@ def _unsafe(info: zipfile.ZipInfo, into: Path) -> str | None:
     name = info.filename
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in re.split(r"[/\\]", name):
         return "su ruta sale de la carpeta de entregas (ruta absoluta o con «..»)"
+    if re.split(r"[/\\]", name)[0] == LONG_NAMES:
+        return f"usa la carpeta «{LONG_NAMES}», reservada para los nombres demasiado largos"
     if stat.S_ISLNK(info.external_attr >> 16):
         return "es un enlace simbólico"
     if not (into / name).resolve().is_relative_to(into.resolve()):
@@ -267,10 +307,19 @@ def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> l
     has several notebooks, see :func:`choose_latest`.
     """
     patterns = compile_pattern(pattern)
+    names = _long_names(Path(folder)) if zipped else {}
     found = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() or p.is_symlink()):
-        found.append(_inspect(Submission(path.relative_to(folder).as_posix(), path), patterns,
-                              TimeSource.ZIP if zipped else TimeSource.FILE))
+        name = path.relative_to(folder).as_posix()
+        if names and name == f"{LONG_NAMES}/{NAMES}":
+            continue
+        sub = Submission(names.get(name, name), path)
+        try:
+            found.append(_inspect(sub, patterns, TimeSource.ZIP if zipped else TimeSource.FILE))
+        except Exception as e:  # one file never stops the class
+            sub.status, sub.student = FAILED, None
+            sub.notes.append(f"no se pudo saber de quién es ni su fecha ({type(e).__name__}: {e}); no se califica")
+            found.append(sub)
     by_student: dict[str, list[Submission]] = {}
     for sub in found:
         if sub.student and sub.status == "pendiente":
@@ -281,19 +330,25 @@ def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> l
     return found
 
 
+def _long_names(folder: Path) -> dict[str, str]:
+    """What :func:`unpack` wrote under a short name: ``{short name: the zip member's own name}``."""
+    path = folder / LONG_NAMES / NAMES
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def _inspect(sub: Submission, patterns, source: TimeSource) -> Submission:
     """Fill in one file's student, identity and date, or mark it ignored with the reason."""
-    path = sub.path
+    path, shown = sub.path, PurePosixPath(sub.name)  # shown: the name as received (the path may be shortened)
     if path.is_symlink():
         sub.status = "ignorado"
         sub.notes.append("es un enlace simbólico: no se sigue")
         return sub
     sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
     sub.received_from = source
-    if any(part in IGNORED_PARTS for part in path.parts) or path.name.startswith("."):
+    if any(part in IGNORED_PARTS for part in shown.parts) or shown.name.startswith("."):
         sub.status = "ignorado"
         sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
-    elif path.suffix.lower() != ".ipynb":
+    elif shown.suffix.lower() != ".ipynb":
         sub.status = "ignorado"
         sub.notes.append("no es un cuaderno (.ipynb)")
         who = identify(sub.name, patterns)
@@ -337,7 +392,7 @@ def choose_latest(subs: list[Submission]) -> None:
 def _name_online_text(found: list[Submission], with_notebook: set[str]) -> None:
     """Say what Moodle's online text is: not graded, and doubtful when its student sent no notebook."""
     for sub in found:
-        if sub.path.name == "onlinetext.html" or "assignsubmission_onlinetext" in sub.name:
+        if PurePosixPath(sub.name).name == "onlinetext.html" or "assignsubmission_onlinetext" in sub.name:
             sub.notes[-1:] = ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
             if sub.identity and sub.identity.student not in with_notebook:
                 sub.doubt = "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"

@@ -37,7 +37,8 @@ import nbformat
 
 from . import collect as collecting
 from . import judge, sandbox, tamper
-from .build import HIDDEN_TESTS, nbgrader_env, read_notebook, run_nbgrader, student_version
+from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
+                    student_version)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool
@@ -50,7 +51,7 @@ STATUS_GRADED = "calificado"
 STATUS_UNCHANGED = "sin cambios"
 STATUS_UNREADABLE = "ilegible"
 STATUS_OTHER_LAB = "otro laboratorio"
-STATUS_FAILED = "error al calificar"
+STATUS_FAILED = collecting.FAILED
 STATUS_IGNORED = "ignorado"
 
 
@@ -578,6 +579,7 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
         who = sub.identity if sub else None
         first, last = who.first_last() if who else (None, None)
         known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
+        known = {k: LONE_SURROGATE.sub(REPLACEMENT, v) if v else v for k, v in known.items()}  # SQLite takes UTF-8 only
         # what the platform does not say is left as it is (the instructor may have typed it in formgrader)
         gb.update_or_create_student(outcome.student, **{k: v for k, v in known.items() if v is not None})
         manual = {}
@@ -668,7 +670,7 @@ def _digest(nb) -> str:
 
 def write_csv(grades: list[Grade], path: Path) -> Path:
     """Write the grades CSV (Spanish headers): one row per student, ungradable files included."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:  # never fails
         w = csv.writer(f)
         w.writerow(["estudiante", "laboratorio", "puntos_automaticos", "maximo_automatico",
                     "respuestas_escritas_pendientes", "puntos_respuestas_escritas", "maximo_respuestas_escritas",
@@ -685,7 +687,9 @@ SUSPICIOUS = "código que toca las pruebas o el sistema"
 
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    # backslashreplace: a lone surrogate (a file name the file system could not decode) cannot fail the write;
+    # inside a JSON string it is written as its escape, which reads back as the same string
+    tmp.write_text(text, errors="backslashreplace")
     os.replace(tmp, path)
 
 
@@ -748,32 +752,19 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             if f.status != "pendiente":
                 continue
             kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
-            if f.path.stat().st_size == 0:
-                f.status = STATUS_UNREADABLE
-                f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
-                continue
-            try:
-                repaired = repair(read_notebook(f.path), release, lab, others)
-            except NotThisLab as e:
-                f.status = STATUS_OTHER_LAB
-                f.notes.append(f"{e}; no se califica{kept}")
-                continue
-            except ValueError as e:
-                f.status = STATUS_UNREADABLE
-                why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
-                f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
-                continue
-            f.notes += repaired.notes
-            original = workdir / "entregas" / f.student / f"{lab}.ipynb"
-            original.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(f.path, original)
-            key = f"{_digest(repaired.nb)}/{fingerprint(lab)}/{settings.key()}"
-            if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
-                f.status = STATUS_UNCHANGED
-                f.notes = list(state[f.student].get("notas", f.notes))
-                state[f.student].update(arrival(f))
-                continue
-            queue[f.student] = (f, repaired.nb)
+            try:  # one file never stops the class: whatever fails here fails this student alone
+                nb = _take_in(lab, workdir, f, release, others, kept)
+                if nb is None:
+                    continue
+                key = f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}"
+                if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
+                    f.status = STATUS_UNCHANGED
+                    f.notes = list(state[f.student].get("notas", f.notes))
+                    state[f.student].update(arrival(f))
+                    continue
+                queue[f.student] = (f, nb)
+            except Exception as e:
+                _give_up(f, "al recibirlo o repararlo", e, kept)
 
         if queue:
             log(f"Calificando {len(queue)} entregas de {lab} "
@@ -782,14 +773,27 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         scratch = workdir / "_trabajo"
         secret = hidden_lines(lab)
         students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
-        for sid, outcome in _graded(lab, students, template, scratch, settings, cluster, workers):  # merged one by one, here
-            f, nb = queue[sid]
-            _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
-            if f.status == STATUS_GRADED:
-                state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                              "notas": f.notes, "revisar": f.review, **arrival(f)}
-                _write_atomically(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
-        state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+        settled = set()
+        try:
+            for sid, outcome in _graded(lab, students, template, scratch, settings, cluster, workers):  # merged one by one, here
+                settled.add(sid)
+                f, nb = queue[sid]
+                kept = " (se conserva su calificación anterior)" if sid in in_gradebook else ""
+                try:  # feedback, merge and state: a failure fails this student alone
+                    _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
+                    if f.status == STATUS_GRADED:
+                        state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
+                                      "notas": f.notes, "revisar": f.review, **arrival(f)}
+                        _write_state(state_path, state)
+                except Exception as e:
+                    _give_up(f, "al registrar su calificación (retroalimentación, libro de notas)", e, kept)
+                    if outcome.root:
+                        shutil.rmtree(outcome.root, ignore_errors=True)
+        except Exception as e:  # the run's grading itself broke down: who was not graded yet is said so
+            for sid in sorted(queue.keys() - settled):
+                _give_up(queue[sid][0], "de la tanda, antes de calificarlo", e,
+                         " (se conserva su calificación anterior)" if sid in in_gradebook else "")
+        _write_state(state_path, state)
 
         grades = {g.student: g for g in read_grades(lab, workdir)}
         for sid, g in grades.items():
@@ -810,8 +814,43 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                              write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
                              workdir / f"informe_{lab}.txt", graded_now=len(queue))
         result.seconds = time.perf_counter() - start
-        result.report.write_text(result.problems() + "\n")
+        result.report.write_text(result.problems() + "\n", errors="backslashreplace")
         return result
+
+
+def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
+    """Read and repair one pending file and keep its original in ``entregas/<id>/``; return the repaired
+    notebook, or None when it cannot be graded (``f``'s status and notes say why)."""
+    if f.path.stat().st_size == 0:
+        f.status = STATUS_UNREADABLE
+        f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
+        return None
+    try:
+        repaired = repair(read_notebook(f.path, f.notes), release, lab, others)
+    except NotThisLab as e:
+        f.status = STATUS_OTHER_LAB
+        f.notes.append(f"{e}; no se califica{kept}")
+        return None
+    except ValueError as e:
+        f.status = STATUS_UNREADABLE
+        why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
+        f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
+        return None
+    f.notes += repaired.notes
+    original = workdir / "entregas" / f.student / f"{lab}.ipynb"
+    original.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(f.path, original)  # as received, byte for byte
+    return repaired.nb
+
+
+def _give_up(f, when: str, error: Exception, kept: str) -> None:
+    """Mark ``f`` «error al calificar»: something failed unexpectedly ``when`` (Spanish); the class goes on."""
+    f.status = STATUS_FAILED
+    f.notes.append(f"fallo inesperado {when} ({type(error).__name__}: {error}); no se califica{kept}")
+
+
+def _write_state(path: Path, state: dict) -> None:
+    _write_atomically(path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
 
 
 def _graded(lab: str, students: list, template: Path, scratch: Path, settings: Settings, cluster: str | None,
