@@ -391,3 +391,31 @@ def test_feedback_names_tests_as_the_notebook_titles_them(release):
     assert titles["test_maxpool_layer"] == "Ejercicio 1.1" and titles["test_count_params"] == "Ejercicio 4.1"
     assert (titles["test_alexnet_shape"], titles["test_alexnet_same_logits"]) == (
         "Ejercicio 5.1 (prueba 1)", "Ejercicio 5.1 (prueba 2)")
+
+
+@pytest.mark.slow
+def test_a_history_thief_graded_for_real_leaves_no_hidden_test_and_no_script(tmp_path):
+    """End to end, sealed: a cell after the last test prints In, _ih and the history manager
+    base64-encoded, reversed and as HTML with a script; neither the feedback nor formgrader's autograded
+    notebook holds a hidden line or the script."""
+    nb = build.student_version(LAB, set())
+    tests = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    nb.cells.insert(tests[-1] + 1, nbformat.v4.new_code_cell(
+        "import base64\nfrom IPython.display import HTML, display\nip = get_ipython()\n"
+        "stolen = '\\n'.join(ip.user_ns['In'] + ip.user_ns['_ih'] + "
+        "[s for _, _, s in ip.history_manager.get_range(output=False)])\n"
+        "print(base64.b64encode(stolen.encode()).decode())\nprint(stolen[::-1])\n"
+        "display(HTML('<pre>' + stolen + '</pre><script>document.title = \"robado\"</script>'))"))
+    build.write_notebook(nb, tmp_path / "entregas" / "ladron.ipynb")
+    run = grading.grade_class(LAB, tmp_path / "entregas", tmp_path / "curso", jobs=1, log=lambda *_: None)
+    assert run.graded_now == 1
+    secret = grading.hidden_lines(LAB)
+    feedback = (run.workdir / "feedback" / "ladron" / LAB / f"{LAB}.html").read_text()
+    autograded = (run.workdir / "autograded" / "ladron" / LAB / f"{LAB}.ipynb").read_text()
+    assert _hidden_text_in(feedback, secret) == []
+    assert "b64encode" in feedback and "<script>document.title" not in feedback
+    thief = next(c for c in nbformat.reads(autograded, as_version=4).cells if "history_manager" in c.source)
+    assert [o.output_type for o in thief.outputs] == ["stream", "display_data"]  # it ran and printed
+    assert _hidden_text_in(thief.outputs[0].text, secret) == []  # the kernel's history never held the tests
+    assert "text/html" not in autograded  # formgrader sees it inert
+    assert "<script>document.title" in (run.workdir / "submitted" / "ladron" / LAB / f"{LAB}.ipynb").read_text()
