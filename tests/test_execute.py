@@ -55,3 +55,22 @@ def test_gives_up_after_max_disabled_cells(tmp_path):
     with pytest.raises(DeadKernelError):
         run(notebook("a = 1", "import os\nos._exit(1)"), tmp_path, max_disabled=0)
     assert not (tmp_path / "incidencias.json").exists()
+
+
+def test_test_cells_never_enter_the_kernels_input_history(tmp_path):
+    """A test cell (and a tripwire) runs with store_history=False: a student cell after it finds its
+    source neither in In/_ih nor in the history manager; the student's own cells are there as usual."""
+    secret = "assert 'linea_de_prueba_oculta' != 0"
+    nb = notebook("x = 'celda_del_estudiante'", "y = 2", secret, "print('tripwire_fuente')",
+                  "import linecache\n"
+                  "ip = get_ipython()\n"
+                  "seen = ip.user_ns['In'] + ip.user_ns['_ih']\n"
+                  "seen += [s for _, _, s in ip.history_manager.get_range(output=False)]\n"
+                  "print('\\n'.join(seen))")
+    nb.cells[2].metadata["nbgrader"] = {"grade_id": "prueba", "grade": True, "solution": False, "points": 1}
+    nb.cells[3].metadata["course_tripwire"] = {"nonce": "abc"}
+    out, _ = run(nb, tmp_path)
+    history = text(out.cells[4])
+    assert "celda_del_estudiante" in history  # the harness does see what history holds
+    assert "linea_de_prueba_oculta" not in history and "tripwire_fuente" not in history
+    assert text(out.cells[3]) == "tripwire_fuente\n"  # the grader's cells still ran

@@ -1,4 +1,5 @@
 """Class grading: file names to students, repairs against the release, and the damaged-submission corpus."""
+import base64
 import copy
 import csv
 import io
@@ -303,8 +304,118 @@ def test_feedback_shows_test_messages_never_hidden_source():
     assert "robado:" in text and "fin" in text  # the student's own output stays, the stolen line goes
 
 
+def _hidden_text_in(text: str, secret: set[str]) -> list[str]:
+    """Hidden lines found in ``text``: as they are, HTML-escaped, reversed, or in base64 or hex (each run
+    decoded, lines joined), independent of ``grading.reveals``."""
+    import base64
+    import binascii
+    import html
+    import re
+
+    readings = [text, html.unescape(text)]
+    for source in list(readings):
+        compact = re.sub(r"\s+|\\n|&#10;", "", source)
+        for run in re.findall(r"[A-Za-z0-9+/=_-]{16,}", compact):
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    readings.append(decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+                except (ValueError, binascii.Error):
+                    pass
+        readings += [bytes.fromhex(run).decode("utf-8", "replace") for run in re.findall(r"(?:[0-9a-f]{2}){8,}", compact)]
+    readings += [r[::-1] for r in readings]
+    return sorted({line for line in secret for r in readings if line in r or html.escape(line) in r})
+
+
+def _history_thief(release, secret):
+    """The lab as executed for a student whose cell after the tests printed the kernel's history (here:
+    the hidden tests, as a kernel without store_history=False would have held them) base64-encoded, as
+    HTML, reversed, as an image; one test's message carries them too. Before the first test, a cell of
+    theirs printed something of its own."""
+    source = build.read_notebook(lab_notebook("source", LAB))
+    history = "\n".join(c.source for c in source.cells if c.cell_type == "code")
+    encoded = base64.b64encode(history.encode()).decode()
+    executed = copy.deepcopy(source)
+    tests = [i for i, c in enumerate(executed.cells) if c.metadata.get("nbgrader", {}).get("grade")
+             and c.cell_type == "code"]
+    before = next(c for c in executed.cells[:tests[0]] if c.cell_type == "code" and not c.metadata.get("nbgrader"))
+    before.outputs = [nbformat.v4.new_output("stream", name="stdout", text="mi salida antes de las pruebas\n")]
+    thief = nbformat.v4.new_code_cell("print(base64.b64encode('\\n'.join(In).encode()))")
+    thief.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=encoded + "\n" + history[::-1]),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<pre>{history}</pre>", "text/plain": history}),
+        nbformat.v4.new_output("display_data", data={"image/png": encoded, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("execute_result", data={"text/plain": repr(history.encode().hex())}, execution_count=9)]
+    executed.cells.insert(tests[-1] + 1, thief)
+    executed.cells[tests[1]].outputs = [nbformat.v4.new_output(
+        "error", ename="ValueError", evalue=f"no cabe: {encoded}", traceback=[f"ValueError: no cabe: {encoded}"])]
+    executed.cells[tests[2]].outputs = [nbformat.v4.new_output(
+        "error", ename="AssertionError", evalue="conv sobre otra entrada: se esperaba 3", traceback=[])]
+    return executed
+
+
+def test_feedback_shows_no_output_after_the_first_test_and_no_hidden_test_in_any_encoding(release, tmp_path):
+    secret = grading.hidden_lines(LAB)
+    executed = _history_thief(release, secret)
+    assert _hidden_text_in(nbformat.writes(executed), secret)  # the checker does find them when they are there
+    path = tmp_path / f"{LAB}.ipynb"
+    nbformat.write(executed, path)
+    page = grading.write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", secret)
+    html = page.read_text()
+    assert _hidden_text_in(html, secret) == []
+    assert "mi salida antes de las pruebas" in html  # outputs from before the first test are shown
+    assert "después de la primera prueba no se muestran" in html and html.count("no se muestran (solo su") == 1
+    assert "b64encode" in html  # the thief's code stays, its outputs do not
+    assert "conv sobre otra entrada: se esperaba 3" in html  # an honest verdict is shown
+    assert "ValueError: [mensaje no mostrado" in html
+
+
+def test_feedback_test_cells_show_released_source_and_verdict_only(release):
+    executed = _history_thief(release, grading.hidden_lines(LAB))
+    shown = grading.feedback_notebook(executed, release, grading.hidden_lines(LAB))
+    released = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells if c.metadata.get("nbgrader")}
+    first = next(i for i, c in enumerate(shown.cells) if c.metadata.get("nbgrader", {}).get("grade")
+                 and c.cell_type == "code")
+    for cell in shown.cells[first:]:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            assert cell.source == released[meta["grade_id"]]
+            assert all(o.output_type == "error" and o.traceback == [f"{o.ename}: {o.evalue}"] for o in cell.outputs)
+        else:
+            assert cell.outputs == [], cell.source
+
+
 def test_feedback_names_tests_as_the_notebook_titles_them(release):
     titles = grading.exercise_titles(release)
     assert titles["test_maxpool_layer"] == "Ejercicio 1.1" and titles["test_count_params"] == "Ejercicio 4.1"
     assert (titles["test_alexnet_shape"], titles["test_alexnet_same_logits"]) == (
         "Ejercicio 5.1 (prueba 1)", "Ejercicio 5.1 (prueba 2)")
+
+
+@pytest.mark.slow
+def test_a_history_thief_graded_for_real_leaves_no_hidden_test_and_no_script(tmp_path):
+    """End to end, sealed: a cell after the last test prints In, _ih and the history manager
+    base64-encoded, reversed and as HTML with a script; neither the feedback nor formgrader's autograded
+    notebook holds a hidden line or the script."""
+    nb = build.student_version(LAB, set())
+    tests = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    nb.cells.insert(tests[-1] + 1, nbformat.v4.new_code_cell(
+        "import base64\nfrom IPython.display import HTML, display\nip = get_ipython()\n"
+        "stolen = '\\n'.join(ip.user_ns['In'] + ip.user_ns['_ih'] + "
+        "[s for _, _, s in ip.history_manager.get_range(output=False)])\n"
+        "print(base64.b64encode(stolen.encode()).decode())\nprint(stolen[::-1])\n"
+        "display(HTML('<pre>' + stolen + '</pre><script>document.title = \"robado\"</script>'))"))
+    build.write_notebook(nb, tmp_path / "entregas" / "ladron.ipynb")
+    run = grading.grade_class(LAB, tmp_path / "entregas", tmp_path / "curso", jobs=1, log=lambda *_: None)
+    assert run.graded_now == 1
+    secret = grading.hidden_lines(LAB)
+    feedback = (run.workdir / "feedback" / "ladron" / LAB / f"{LAB}.html").read_text()
+    autograded = (run.workdir / "autograded" / "ladron" / LAB / f"{LAB}.ipynb").read_text()
+    assert _hidden_text_in(feedback, secret) == []
+    assert "b64encode" in feedback and "<script>document.title" not in feedback
+    thief = next(c for c in nbformat.reads(autograded, as_version=4).cells if "history_manager" in c.source)
+    assert [o.output_type for o in thief.outputs] == ["stream", "display_data"]  # it ran and printed
+    assert _hidden_text_in(thief.outputs[0].text, secret) == []  # the kernel's history never held the tests
+    assert "text/html" not in autograded  # formgrader sees it inert
+    assert "<script>document.title" in (run.workdir / "submitted" / "ladron" / LAB / f"{LAB}.ipynb").read_text()

@@ -4,6 +4,7 @@ nbgrader gives up on the whole notebook when the kernel dies (``os._exit``, a se
 limit...) or stops answering; the student then gets nothing. :class:`RobustExecute` instead replaces
 the offending cell by one that raises a Spanish error (the student's lines kept as comments) and runs
 the notebook again from the top, so the student loses only the points that depend on that cell.
+Test cells and tripwires run without entering the kernel's input history (see :func:`grader_cell`).
 The grading command enables it in each student's isolated course folder (see ``helpers.instructor.grading``).
 """
 import copy
@@ -12,6 +13,8 @@ import json
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
+
+from .tamper import MARK
 
 REASONS = {
     "DeadKernelError": "el núcleo de Python se cayó al ejecutarla (salida abrupta, fallo grave o límite de memoria)",
@@ -32,6 +35,16 @@ def disabled_cell_source(source: str, reason: str) -> str:
             f"# Código original de la celda:\n{kept}")
 
 
+def grader_cell(cell) -> bool:
+    """Whether ``cell`` is the grader's: a test (its hidden part included) or a tripwire
+    (:mod:`helpers.instructor.tamper`). Such a cell runs with ``store_history=False``, so its source
+    never enters the kernel's input history (``In``, ``_ih``, the history manager) where a later
+    student cell could read it."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and (bool(meta.get("grade") and not meta.get("solution"))
+                                         or MARK in cell.metadata)
+
+
 class RobustExecute(Execute):
     """``Execute`` that disables a cell which kills or hangs the kernel, then runs the notebook again.
 
@@ -47,7 +60,11 @@ class RobustExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         self._running = index
-        cell, resources = super().preprocess_cell(cell, resources, index)
+        if grader_cell(cell):
+            self._check_assign_resources(resources)
+            cell = self.execute_cell(cell, index, store_history=False)
+        else:
+            cell, resources = super().preprocess_cell(cell, resources, index)
         if any(out.get("ename") == "MemoryError" for out in cell.get("outputs", [])):
             raise MemoryExhausted()
         return cell, resources

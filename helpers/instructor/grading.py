@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 from . import collect as collecting
-from . import judge, sandbox, tamper
+from . import inert, judge, sandbox, tamper
 from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
                     student_version)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
@@ -425,30 +425,72 @@ def hidden_lines(lab: str) -> set[str]:
     return lines
 
 
-def feedback_notebook(executed, release, secret: set[str]):
-    """The executed notebook as its student may see it: test cells as released (their hidden part
-    gone), a failed test reduced to its error message, and any output line that repeats a hidden line
-    replaced (a student's cell could have printed the source of a test that ran before it)."""
-    import copy
+#: Where the feedback says once why the outputs of cells after the first test are missing.
+AFTER_TESTS = ("*Las salidas de las celdas que se ejecutaron después de la primera prueba no se muestran (solo su "
+               "código): en ese momento el núcleo ya había ejecutado pruebas ocultas. Cada prueba muestra su "
+               "resultado.*")
+#: Longest test message shown; a longer one is cut.
+VERDICT_CHARS = 1500
 
-    nb = copy.deepcopy(executed)
+
+def feedback_notebook(executed, release, secret: set[str]):
+    """The executed notebook as its student may see it, made inert (see :mod:`helpers.instructor.inert`).
+
+    Outputs are shown only for cells that ran before the first test: from then on the kernel had run
+    hidden tests, and a student cell could print them in any encoding (from ``In``, linecache, a
+    frame...), so later code cells keep their source and lose their outputs (a note at the top says
+    so). Test cells show their released source (no hidden part) and only their verdict, the error's
+    name and message, unless that message repeats a hidden line, even encoded."""
+    nb = inert.inert(executed, release)
     released = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            original = released.get(meta.get("grade_id"))
+    tests = [i for i, c in enumerate(nb.cells) if tamper._is_test(c)]
+    for index, cell in enumerate(nb.cells):
+        if index in tests:
+            original = released.get(cell.metadata["nbgrader"].get("grade_id"))
             cell.source = original.source if original is not None else ""
-            cell.outputs = [nbformat.v4.new_output("error", ename=o.ename, evalue=o.evalue, traceback=[
-                f"{o.ename}: {o.evalue}"]) for o in cell.get("outputs", []) if o.output_type == "error"]
-        for out in cell.get("outputs", []):
+            cell.outputs = [_verdict(o, secret) for o in cell.get("outputs", []) if o.output_type == "error"]
+        elif cell.cell_type == "code" and tests and index > tests[0]:
+            cell.outputs = []
+        for out in cell.get("outputs", []):  # before any test nothing hidden has run; scrubbed all the same
             if "text" in out:
                 out.text = _scrub(out.text, secret)
             if "traceback" in out:
                 out.traceback = [_scrub(t, secret) for t in out.traceback]
-            for kind in ("text/plain", "text/html", "text/markdown"):
-                if kind in out.get("data", {}):
-                    out.data[kind] = _scrub(out.data[kind], secret)
+            if "text/plain" in out.get("data", {}):
+                out.data["text/plain"] = _scrub(out.data["text/plain"], secret)
+    if tests:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(AFTER_TESTS))
     return nb
+
+
+def _verdict(error, secret: set[str]):
+    """A test's error as the student reads it: ``name: message``, unless it reveals a hidden line."""
+    ename, evalue = str(error.get("ename", "")), str(error.get("evalue", ""))
+    if reveals(f"{ename}: {evalue}", secret):
+        evalue = "[mensaje no mostrado: repite parte de una prueba oculta]"
+    elif len(evalue) > VERDICT_CHARS:
+        evalue = evalue[:VERDICT_CHARS] + " […]"
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def reveals(text: str, secret: set[str]) -> bool:
+    """Whether ``text`` holds a line of ``secret``: as it is, reversed, or inside a run of base64 or hex."""
+    import base64
+    import binascii
+    import re
+
+    readings = [text]
+    compact = re.sub(r"\s+", "", text)  # base64 broken into lines, say
+    for run in re.findall(r"[A-Za-z0-9+/=_-]{12,}", text) + re.findall(r"[A-Za-z0-9+/=_-]{12,}", compact):
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                readings.append(decode(run.rstrip("=") + "=" * (-len(run.rstrip("=")) % 4)).decode("utf-8", "replace"))
+            except (ValueError, binascii.Error):
+                pass
+    for run in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", compact):
+        readings.append(bytes.fromhex(run).decode("utf-8", "replace"))
+    readings += [r[::-1] for r in readings]
+    return any(s in r for s in secret for r in readings)
 
 
 def _written_answers(manual: dict, titles: dict) -> list[str]:
@@ -538,8 +580,10 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
     if notes:
         lines += ["", "**Antes de calificar se ajustó tu cuaderno:**", ""] + [f"- {n}" for n in notes]
     lines += ["", "Debajo está tu cuaderno tal como se ejecutó al calificarlo; las pruebas que fallaron "
-              "muestran su mensaje de error."]
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
+              "muestran su mensaje de error. El HTML, JavaScript y los enlaces activos de tus celdas se muestran "
+              "como texto o no se muestran."]
+    # the notes name files and cells the student named: the summary is made inert like their cells
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(inert.inert_markdown("\n".join(lines))))
     nb.metadata["title"] = f"Retroalimentación · {lab} · {student}"
     html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -911,8 +955,9 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
             f.notes.append("código que conviene revisar (toca las pruebas o el sistema): " + " | ".join(lines[:10]))
         f.review = "; ".join(flags)
         f.status = STATUS_GRADED
-        write_feedback(lab, outcome.student, lab_notebook(f"autograded/{outcome.student}", lab, outcome.root),
-                       outcome.grades, feedback_notes(f.notes),
+        autograded = lab_notebook(f"autograded/{outcome.student}", lab, outcome.root)
+        inert.make_file_inert(autograded, read_notebook(lab_notebook("release", lab)))  # as formgrader shows it
+        write_feedback(lab, outcome.student, autograded, outcome.grades, feedback_notes(f.notes),
                        outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
         f.notes += merge(lab, workdir, outcome, f)
     shutil.rmtree(outcome.root, ignore_errors=True)
