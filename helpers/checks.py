@@ -120,7 +120,9 @@ def check_close(value, expected=None, what: str = "El resultado", rtol: float = 
                        rtol=float(rtol), atol=float(atol), own_code=own_code)
 
     def array(v):
-        return torch.as_tensor(v, dtype=torch.float64).detach().cpu().numpy()
+        detached = lambda x: x.detach() if isinstance(x, torch.Tensor) else x  # noqa: E731
+        v = [detached(x) for x in v] if isinstance(v, (list, tuple)) else detached(v)
+        return torch.as_tensor(v, dtype=torch.float64).cpu().numpy()
 
     _decide("close", array(value), array(expected), what, hint, rtol=rtol, atol=atol)
 

@@ -14,6 +14,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from .judge import is_test
 from .tamper import MARK
 
 REASONS = {
@@ -40,9 +41,7 @@ def grader_cell(cell) -> bool:
     (:mod:`helpers.instructor.tamper`). Such a cell runs with ``store_history=False``, so its source
     never enters the kernel's input history (``In``, ``_ih``, the history manager) where a later
     student cell could read it."""
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and (bool(meta.get("grade") and not meta.get("solution"))
-                                         or MARK in cell.metadata)
+    return is_test(cell) or (cell.cell_type == "code" and MARK in cell.metadata)
 
 
 class RobustExecute(Execute):

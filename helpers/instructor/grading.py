@@ -443,7 +443,7 @@ def feedback_notebook(executed, release, secret: set[str]):
     name and message, unless that message repeats a hidden line, even encoded."""
     nb = inert.inert(executed, release)
     released = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
-    tests = [i for i, c in enumerate(nb.cells) if tamper._is_test(c)]
+    tests = [i for i, c in enumerate(nb.cells) if judge.is_test(c)]
     for index, cell in enumerate(nb.cells):
         if index in tests:
             original = released.get(cell.metadata["nbgrader"].get("grade_id"))
