@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import build, collect, grading
+from helpers.instructor import build, collect, exercises, grading
 from helpers.course import lab_notebook
 from helpers.instructor.repair import NotThisLab, repair
 
@@ -387,7 +387,7 @@ def test_feedback_test_cells_show_released_source_and_verdict_only(release):
 
 
 def test_feedback_names_tests_as_the_notebook_titles_them(release):
-    titles = grading.exercise_titles(release)
+    titles = exercises.titles(release)
     assert titles["test_maxpool_layer"] == "Ejercicio 1.1" and titles["test_count_params"] == "Ejercicio 4.1"
     assert (titles["test_alexnet_shape"], titles["test_alexnet_same_logits"]) == (
         "Ejercicio 5.1 (prueba 1)", "Ejercicio 5.1 (prueba 2)")

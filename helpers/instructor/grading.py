@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 from . import collect as collecting
-from . import inert, judge, sandbox, tamper
+from . import exercises, inert, judge, sandbox, tamper
 from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
                     student_version)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
@@ -515,30 +515,6 @@ def _scrub(text, secret: set[str]):
                      for line in text.split("\n"))
 
 
-def exercise_titles(release) -> dict[str, str]:
-    """``grade_id`` -> what the student reads above it: "Ejercicio 1.1", or the section's heading.
-
-    Tests under the same exercise are told apart as "Ejercicio 5.1 (prueba 2)".
-    """
-    import re
-
-    titles, current = {}, "Comienzo del cuaderno"
-    for cell in release.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                found = re.search(r"Ejercicio\s+\d+(?:\.\d+)*", line)
-                if found or line.startswith("#"):
-                    current = found.group(0) if found else line.lstrip("# ").strip()
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid and cell.metadata["nbgrader"].get("grade"):
-            titles[gid] = current
-    counts = {}
-    for gid, title in titles.items():
-        counts.setdefault(title, []).append(gid)
-    return {gid: f"{title} (prueba {same.index(gid) + 1})" if len(same) > 1 else title
-            for title, same in counts.items() for gid in same}
-
-
 def cell_points(v: dict) -> float:
     """A cell's points as nbgrader counts them: the instructor's score if any, else the automatic one,
     plus extra credit."""
@@ -558,7 +534,7 @@ def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: 
     secret = hidden_lines(lab) if secret is None else secret
     release = read_notebook(lab_notebook("release", lab))
     nb = feedback_notebook(read_notebook(executed), release, secret)
-    titles = exercise_titles(release)
+    titles = exercises.titles(release)
     auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}
     manual = {k[1]: v for k, v in grades.items() if v["cell_type"] != "code"}
     score = sum(cell_points(v) for v in auto.values())

@@ -39,6 +39,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .. import verdicts
+from . import exercises
 from ..checks import OWN_CODE, RECORD_MIME
 from .sandbox import LIBRARY
 
@@ -174,9 +175,12 @@ def records_of(cell) -> list[dict]:
     return records
 
 
-def _errors(cell) -> list[str]:
-    return [f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip() for o in cell.get("outputs", [])
-            if o.get("output_type") == "error"]
+def _errors(cell) -> list[dict]:
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _plain_error(error: dict) -> str:
+    return f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".strip()
 
 
 def _text(value, limit: int = 600) -> str:
@@ -184,11 +188,12 @@ def _text(value, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def judge_cell(cell, reference: dict | None) -> str | None:
-    """``None`` if the test cell passed; else the Spanish message the student reads."""
+def judge_cell(cell, reference: dict | None, describe=_plain_error) -> str | None:
+    """``None`` if the test cell passed; else the Spanish message the student reads (an error the
+    cell raised is put in words by ``describe``)."""
     errors = _errors(cell)
     if errors:
-        return "\n".join(errors)
+        return "\n".join(dict.fromkeys(describe(e) for e in errors))
     if reference is None:
         return "No hay referencia con la que comparar esta prueba: el corrector no pudo prepararla."
     recorded = {}
@@ -239,16 +244,18 @@ class JudgeTests(NbGraderPreprocessor):
         originals = resources.get("course_test_sources", {})
         recorded = {}
         nb.cells = [c for c in nb.cells if MARK not in c.metadata]
+        titles, defined = exercises.titles(nb), exercises.defined_by(nb)
         for cell in nb.cells:
             if not is_test(cell):
                 continue
             gid = cell.metadata["nbgrader"]["grade_id"]
-            recorded[gid] = {"records": records_of(cell), "errors": _errors(cell)}
+            recorded[gid] = {"records": records_of(cell), "errors": [_plain_error(e) for e in _errors(cell)]}
             tests = None if reference is None else reference.get(gid)
             if reference is not None and tests is None:
                 message = "No hay referencia para esta prueba: el corrector no pudo prepararla."
             else:
-                message = judge_cell(cell, tests if reference is not None else None)
+                message = judge_cell(cell, tests if reference is not None else None,
+                                     lambda error: exercises.explain(error, defined, titles.get(gid, "")))
             cell.outputs = [] if message is None else [
                 new_output("error", ename="AssertionError", evalue=message, traceback=[f"AssertionError: {message}"])]
             cell.source = originals.get(gid, cell.source)
