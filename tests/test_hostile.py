@@ -92,7 +92,10 @@ def test_nothing_secret_reaches_a_students_outputs(graded_corpora, case):
 def test_feedback_of_a_failed_test_shows_its_message_not_its_source(graded_corpora):
     html = (graded_corpora.run.workdir / "feedback" / "entorno" / CORPUS_LAB / f"{CORPUS_LAB}.html").read_text()
     assert "NotImplementedError" in html and 'lang="es"' in html
-    assert "BEGIN HIDDEN TESTS" not in html
+    # an unfinished answer is named with its exercise, and a missing one is asked for first, in Spanish
+    assert "`max_pool2d_manual` (Ejercicio 1.2) todavía no está hecha" in html
+    assert "Esta prueba usa `pool`, que tu respuesta de este ejercicio debe definir" in html
+    assert "BEGIN HIDDEN TESTS" not in html and "Traceback" not in html
     external = [img for img in re.findall(r"<img[^>]*>", html) if 'src="data:' not in img]
     # figures embedded, readable offline; the only outside image is the «Abrir en Colab» link
     assert all('alt="Abrir en Colab"' in img for img in external), external
