@@ -1,6 +1,7 @@
 """The verdict outside the kernel: what a check records, how a test cell is rewritten, and how the
 grader judges recorded values against the answer key's (helpers.checks, helpers.verdicts,
 helpers.instructor.judge)."""
+import copy
 import json
 
 import nbformat
@@ -240,3 +241,27 @@ def test_classify_key_sites_are_those_both_runs_agree_on():
         judge.classify({"t": {"errors": [], "records": [_record(0, "equal", 14, 15)]}}, second)
     with pytest.raises(ValueError, match="NameError"):
         judge.classify({"t": {"errors": ["NameError: x"], "records": []}}, second)
+
+
+def test_errors_are_explained_with_the_answer_keys_exercises(tmp_path):
+    """A blank answer defines nothing: the names a test needs come from the key (source/ of the course)."""
+    from helpers.instructor import build
+
+    answer = nbformat.v4.new_code_cell("pool = nn.MaxPool2d(2)", metadata={"nbgrader": {
+        "solution": True, "grade": False, "grade_id": "capa"}})
+    heading = nbformat.v4.new_markdown_cell("**Ejercicio 1.1.** Crea `pool`.")
+    build.write_notebook(nbformat.v4.new_notebook(cells=[heading, answer, _test_cell("t")]),
+                         tmp_path / "source" / "lab" / "lab.ipynb")
+    blank = copy.deepcopy(answer)
+    blank.source = "# TU CÓDIGO AQUÍ\nraise NotImplementedError()"
+    test = _test_cell("t")
+    test.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'pool' is not defined",
+                                           traceback=["Cell In[4], line 1\n----> 1 pool"])]
+    (tmp_path / "referencia.json").write_text(json.dumps({"t": _reference(**{"0": [_record(0, "true", True)]})}))
+    student = nbformat.v4.new_notebook(cells=[heading, blank, test])
+    nb, _ = judge.JudgeTests(reference_file=str(tmp_path / "referencia.json"), course_root=str(tmp_path)).preprocess(
+        copy.deepcopy(student), {"nbgrader": {"assignment": "lab", "notebook": "lab"}})
+    assert nb.cells[2].outputs[0].evalue.startswith("Esta prueba usa `pool`, que tu respuesta de este ejercicio")
+    nb, _ = judge.JudgeTests(reference_file=str(tmp_path / "referencia.json")).preprocess(
+        student, {})  # without the key: the student's cells only
+    assert "no está definido" in nb.cells[2].outputs[0].evalue

@@ -194,6 +194,7 @@ c.CheckTripwires.verdict_file = os.path.join(here, "manipulacion.json")
 c.PrepareTests.reference_file = c.JudgeTests.reference_file = os.path.join(here, {judge.REFERENCE_NAME!r})
 c.PrepareTests.perturb_file = os.path.join(here, {judge.PERTURB_NAME!r})
 c.JudgeTests.records_file = os.path.join(here, {judge.RECORDS_NAME!r})
+c.JudgeTests.course_root = here
 """ + sealed
 
 

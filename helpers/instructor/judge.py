@@ -40,6 +40,7 @@ from traitlets import Unicode
 
 from .. import verdicts
 from . import exercises
+from .build import read_notebook
 from ..checks import OWN_CODE, RECORD_MIME
 from .sandbox import LIBRARY
 
@@ -238,13 +239,25 @@ class JudgeTests(NbGraderPreprocessor):
 
     reference_file = Unicode("", help="The lab's reference (see build_reference).").tag(config=True)
     records_file = Unicode("", help="JSON file where every test cell's records are written.").tag(config=True)
+    course_root = Unicode("", help="The course folder whose source/ holds the answer key.").tag(config=True)
+
+    def _answer_key(self, resources):
+        """The lab's source notebook (the key: its titles, and the names each answer defines), if there is one."""
+        where = resources.get("nbgrader", {})
+        path = Path(self.course_root) / "source" / str(where.get("assignment")) / f"{where.get('notebook')}.ipynb"
+        try:
+            return read_notebook(path) if self.course_root and path.is_file() else None
+        except ValueError:
+            return None
 
     def preprocess(self, nb, resources):
         reference = read_reference(self.reference_file)
         originals = resources.get("course_test_sources", {})
         recorded = {}
         nb.cells = [c for c in nb.cells if MARK not in c.metadata]
-        titles, defined = exercises.titles(nb), exercises.defined_by(nb)
+        key = self._answer_key(resources)
+        titles = exercises.titles(key or nb)
+        defined = {**exercises.defined_by(nb), **(exercises.defined_by(key) if key else {})}
         for cell in nb.cells:
             if not is_test(cell):
                 continue
