@@ -8,7 +8,8 @@ For each lab, with its perfect submission (the release with the key's answers) a
   included) executed with nbclient in a fresh kernel (kernel start, imports, every cell), without
   nbgrader, the sandbox or the grading command;
 - **primer estudiante**: ``course grade`` of one perfect notebook in a fresh work folder (template,
-  nbgrader, sandbox, feedback, gradebook; the stand-in data are prepared beforehand, once per machine);
+  nbgrader, sandbox, feedback, gradebook; the stand-in data are prepared beforehand, once per machine,
+  and so is the reference the tests are judged against, once per lab version: an untimed run first);
 - **uno más**: what one more student adds to a run of ``course grade --jobs 1`` in that folder: a
   run of three new students minus a run of one, halved (the template is reused; the run's grading
   worker and its kernels started ahead are shared by the students of a run, see
@@ -74,6 +75,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             alone = notebook_alone(lab, tmp)
+            (tmp / "antes").mkdir()
+            graded(lab, ["previo"], tmp / "antes", not args.no_sandbox)  # the reference, made once per lab version
             first = graded(lab, ["ana"], tmp, not args.no_sandbox)
             one = graded(lab, ["bea"], tmp, not args.no_sandbox)
             three = graded(lab, ["carla", "dario", "elena"], tmp, not args.no_sandbox)
