@@ -203,6 +203,7 @@ def test_clean_run_keeps_every_point(tmp_path):
 @pytest.mark.parametrize("trick, found", [
     ("", None),
     ("import helpers.checks as c\nc.check_equal = lambda *a, **k: None", "checks.check_equal sustituida"),
+    ("import helpers.checks as c\nc._record = lambda *a, **k: None", "checks._record sustituida"),
     ("import builtins\nbuiltins.AssertionError = type('AssertionError', (Exception,), {})", None),  # assert raises the real one
     ("get_ipython().ast_transformers.append(__import__('ast').NodeTransformer())", "transformadores"),
     ("import sys\nsys.stdout = open('/dev/null', 'w')", "salida estándar"),

@@ -78,7 +78,8 @@ INSPECTION = '''\
     checks_file = getattr(checks, "__file__", "")
     if checks_file != CHECKS_FILE:
         found.append("helpers.checks sustituido")
-    for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true"):
+    for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true",
+                 "start_recording", "_site", "_record", "_plain", "_shape", "_truth", "_count"):
         code = getattr(getattr(checks, name, None), "__code__", None)
         if code is None or code.co_filename != checks_file:
             found.append(f"checks.{name} sustituida")
