@@ -181,6 +181,24 @@ def rellenar(*args, **kwargs):
 rellenar.__module__ = 'IPython.core.events'
 get_ipython().events.register('post_run_cell', rellenar)
 """),
+    "falsificar_registros": ("un objeto que la prueba toca cambia el registrador por uno que da valor = esperado", """
+import json, sys, torch
+def falso(kind, value, expected, what, hint, own_code=False, **options):
+    checks = sys.modules['helpers.checks']
+    record = {'site': checks._current_site, 'kind': kind, 'value': expected if expected is not None else value,
+              'expected': expected, 'what': what, 'hint': hint, 'own_code': True, **options}
+    from IPython.display import publish_display_data
+    publish_display_data({checks.RECORD_MIME: json.dumps(record)})
+class Capa:
+    @property
+    def weight(self):
+        sys.modules['helpers.checks']._record = falso
+        return torch.zeros(7, 3, 5, 5)
+    def __call__(self, x):
+        return x
+conv1 = conv2 = Capa()
+feature_map1, feature_map2 = torch.zeros(1, 7, 15, 15), torch.zeros(1, 2, 13, 13)
+"""),
     "red": ("pasa al perfil full y descarga de internet", """
 import os, socket, urllib.request
 os.environ.pop('NBGRADER_EXECUTION', None)

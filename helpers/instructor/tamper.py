@@ -75,14 +75,16 @@ INSPECTION = '''\
     for event, callbacks in ip.events.callbacks.items():
         if not all(ours(f) for f in callbacks):
             found.append(f"función registrada en el evento {event}")
-    checks_file = getattr(checks, "__file__", "")
-    if checks_file != CHECKS_FILE:
-        found.append("helpers.checks sustituido")
-    for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true",
-                 "start_recording", "_site", "_record", "_plain", "_shape", "_truth", "_count"):
-        code = getattr(getattr(checks, name, None), "__code__", None)
-        if code is None or code.co_filename != checks_file:
-            found.append(f"checks.{name} sustituida")
+    # the module the student imported, and the fresh one the last test loaded (sys.modules)
+    for module in {id(m): m for m in (checks, sys.modules.get("helpers.checks", checks))}.values():
+        checks_file = getattr(module, "__file__", "")
+        if checks_file != CHECKS_FILE:
+            found.append("helpers.checks sustituido")
+        for name in ("check_shape", "check_close", "check_equal", "check_parameter_count", "check_true",
+                     "start_recording", "_site", "_record", "_plain", "_shape", "_truth", "_count"):
+            code = getattr(getattr(module, name, None), "__code__", None)
+            if code is None or code.co_filename != checks_file:
+                found.append(f"checks.{name} sustituida")
 '''
 
 #: How each tripwire fails, in turn: as a failed test would, with numbers drawn for this run (an
