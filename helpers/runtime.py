@@ -16,15 +16,19 @@ PROFILES = ("smoke", "full")
 class Profile:
     """Budgets and places for one way of running the labs.
 
-    ``train_size``/``test_size`` cap how many examples a lab uses (``None``: all of them),
-    ``max_batches`` caps the batches per epoch, ``pretrained`` says whether ImageNet weights are
-    downloaded, and ``download`` whether datasets are fetched from the internet. ``dry_run_steps``
-    (see :func:`dry_run_steps`) cuts the full profile to a few steps and epochs for its CI dry run.
+    ``data_root`` is where the data are read from; ``work_root`` is where a lab writes what it makes
+    (saved weights): the data folder, unless ``COURSE_WORK`` names another one, as it does in the
+    grader's sealed kernels, whose data are read-only. ``train_size``/``test_size`` cap how many
+    examples a lab uses (``None``: all of them), ``max_batches`` caps the batches per epoch,
+    ``pretrained`` says whether ImageNet weights are downloaded, and ``download`` whether datasets are
+    fetched from the internet. ``dry_run_steps`` (see :func:`dry_run_steps`) cuts the full profile to
+    a few steps and epochs for its CI dry run.
     """
 
     name: str
     device: torch.device
     data_root: Path
+    work_root: Path
     train_size: int | None
     test_size: int | None
     max_batches: int | None
@@ -115,14 +119,17 @@ def profile() -> Profile:
     """
     name = profile_name()
     steps = dry_run_steps()
-    data_override = os.environ.get("COURSE_DATA")
+    default_data = cache_dir() / "standins" if name == "smoke" else Path.cwd() / "datos"
+    data_root = Path(os.environ.get("COURSE_DATA") or default_data)
+    work_root = Path(os.environ.get("COURSE_WORK") or data_root)
     if name == "smoke":
         if torch.get_num_threads() != SMOKE_THREADS:
             torch.set_num_threads(SMOKE_THREADS)
         return Profile(
             name="smoke",
             device=torch.device("cpu"),
-            data_root=Path(data_override) if data_override else cache_dir() / "standins",
+            data_root=data_root,
+            work_root=work_root,
             train_size=1024,
             test_size=256,
             max_batches=16,
@@ -132,7 +139,8 @@ def profile() -> Profile:
     return Profile(
         name="full",
         device=torch.device("cuda" if torch.cuda.is_available() else "cpu"),
-        data_root=Path(data_override) if data_override else Path.cwd() / "datos",
+        data_root=data_root,
+        work_root=work_root,
         train_size=None,
         test_size=None,
         max_batches=steps,

@@ -67,7 +67,8 @@ def colab(tmp_path_factory):
         make(content / "datos")
     offline = "http://127.0.0.1:9"  # a closed port: any download fails at once
     environment = {k: v for k, v in os.environ.items()
-                   if k not in ("PYTHONPATH", "COURSE_PROFILE", "COURSE_DATA", "NBGRADER_EXECUTION")}
+                   if k not in ("PYTHONPATH", "COURSE_PROFILE", "COURSE_DATA", "COURSE_WORK",
+                                "NBGRADER_EXECUTION")}
     environment.update({
         "JUPYTER_PATH": str(tmp / "jupyter"), "XDG_CACHE_HOME": str(tmp / "cache"), "TORCH_HOME": str(tmp / "torch"),
         "http_proxy": offline, "https_proxy": offline, "HTTP_PROXY": offline, "HTTPS_PROXY": offline, "no_proxy": "",

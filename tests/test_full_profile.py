@@ -70,7 +70,7 @@ def full_dry_run(tmp_path, monkeypatch):
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
     md5 = standins.place_as_real(tmp_path / "datos")  # the full profile's data root: ./datos
-    for name in ("NBGRADER_EXECUTION", "COURSE_DATA"):
+    for name in ("NBGRADER_EXECUTION", "COURSE_DATA", "COURSE_WORK"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COURSE_PROFILE", "full")
     monkeypatch.setenv("COURSE_MAX_STEPS", str(DRY_RUN_STEPS))

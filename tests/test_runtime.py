@@ -163,6 +163,20 @@ def test_each_profile_says_what_it_does_and_where_its_data_are(monkeypatch, tmp_
         assert runtime.profile().data_root == tmp_path / "otros"
 
 
+def test_labs_write_beside_their_data_unless_course_work_says_where(monkeypatch, tmp_path):
+    """Colab and the instructor's machine keep the weights beside the data; a sealed grading kernel,
+    whose data are read-only, names its working folder with ``COURSE_WORK``."""
+    monkeypatch.delenv("COURSE_WORK", raising=False)
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "datos"))
+    for name in ("full", "smoke"):
+        monkeypatch.setenv("COURSE_PROFILE", name)
+        assert runtime.profile().work_root == tmp_path / "datos"
+        monkeypatch.setenv("COURSE_WORK", str(tmp_path / "trabajo"))
+        moved = runtime.profile()
+        assert (moved.work_root, moved.data_root) == (tmp_path / "trabajo", tmp_path / "datos")
+        monkeypatch.delenv("COURSE_WORK")
+
+
 def test_smoke_sets_one_thread_whatever_there_was(monkeypatch):
     torch.set_num_threads(2)
     runtime.profile()

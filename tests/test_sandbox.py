@@ -45,6 +45,12 @@ for p in procs:
     p.kill()
 import helpers
 out["helpers"] = helpers.__file__
+from helpers.runtime import profile
+try:  # where a lab saves its weights (lab 2: work_root / "pesos")
+    (profile().work_root / "pesos").mkdir(parents=True)
+    out["work_writable"] = str(profile().work_root)
+except OSError:
+    out["work_writable"] = False
 try:
     import helpers.instructor.grading
     out["instructor"] = True
@@ -90,6 +96,11 @@ def test_sees_only_the_library_the_data_and_its_scratch(probe):
 def test_cannot_write_the_library_or_the_data(probe):
     out, _ = probe
     assert out["library_writable"] is False and out["data_writable"] is False
+
+
+def test_the_labs_save_their_weights_in_the_scratch_folder(probe):
+    out, _ = probe
+    assert out["work_writable"] == sandbox.SCRATCH
 
 
 def test_has_no_network_no_neighbours_and_no_grader_environment(probe):

@@ -6,7 +6,8 @@ student code sees only
 - a read-only view of the system libraries (``/usr``) and of the Python environment;
 - the student half of the course library (``helpers/`` without ``instructor/``) at ``/curso``;
 - the lab's offline stand-in data, read-only, at ``/datos``;
-- one private writable scratch folder, ``/trabajo`` (its home and working folder), and ``/tmp``,
+- one private writable scratch folder, ``/trabajo`` (its home, its working folder and where the labs
+  save what they make), and ``/tmp``,
   both size-limited memory file systems that vanish with the kernel;
 - the kernel's own connection folder (its connection file and Unix sockets).
 
@@ -134,6 +135,7 @@ def environment() -> dict[str, str]:
         "HOME": SCRATCH, "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": LIBRARY,
         "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": "/tmp/matplotlib",
         "COURSE_PROFILE": "smoke", "NBGRADER_EXECUTION": "autograde", "COURSE_DATA": DATA,
+        "COURSE_WORK": SCRATCH,  # the labs save their weights there: DATA is read-only
         **{var: "1" for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
     }
 
