@@ -213,3 +213,18 @@ def test_forbidding_says_what_it_cannot_forbid():
     with pytest.raises(TypeError, match="al menos"):
         with checks.forbidding(instead="-"):
             pass
+
+    def with_closure():
+        n = 1
+        return lambda: n
+
+    with pytest.raises(TypeError, match="clausura"):
+        with checks.forbidding(with_closure(), instead="-"):
+            pass
+    with pytest.raises(TypeError, match="no sabe prohibir 42"):
+        with checks.forbidding(42, instead="-"):
+            pass
+    # another PyTorch may lack some entry point to an operation: it is left out, not an error
+    assert checks._torch_object("torch.ops.aten.no_such_operation") is None
+    assert checks._torch_object("F.no_such_function") is None
+    assert checks._torch_object("F.conv2d") is torch.conv2d
