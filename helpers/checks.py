@@ -6,12 +6,19 @@ nothing in the student's kernel. It records the value it was given as plain data
 a ``torch.Tensor``, a NumPy array, numbers, strings, tuples, lists, dicts of those; never an object
 the student made) and shows it to the grader as a display output; the grader decides outside the
 kernel, with the same rule (:func:`helpers.verdicts.judge`), against what the answer key recorded.
+
+What an exercise forbids (``F.conv2d`` in a hand-written convolution, say) a test enforces with
+:func:`forbidding`: the student's code runs inside it, and a forbidden call raises :class:`ForbiddenCall`,
+so the test cell fails, in Colab and when graded alike.
 """
+import contextlib
 import json
 import random
+import types
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from . import verdicts
 
@@ -183,6 +190,171 @@ def check_true(condition: bool, message: str, hint: str | None = None) -> None:
     if _recording:
         return _record("true", _truth(condition), None, message, hint)
     _decide("true", bool(condition), None, message, hint)
+
+
+class ForbiddenCall(AssertionError):
+    """Code run inside :func:`forbidding` called one of the things it forbids."""
+
+
+#: What the forward of a layer calls: forbidding the layer forbids these.
+_LAYER_CALLS = {torch.nn.MaxPool2d: "F.max_pool2d", torch.nn.Conv2d: "F.conv2d", torch.nn.Unfold: "F.unfold"}
+#: Other entry points to the same operation as a forbidden torch function (looked up by name: not every
+#: version of PyTorch has all of them).
+_SAME_OPERATION = {
+    "F.max_pool2d": ["torch.max_pool2d", "F.max_pool2d_with_indices", "torch._C._nn.max_pool2d_with_indices",
+                     "torch.ops.aten.max_pool2d", "torch.ops.aten.max_pool2d_with_indices"],
+    "F.conv2d": ["torch.convolution", "torch._convolution", "torch.ops.aten.conv2d", "torch.ops.aten.convolution",
+                 "torch.ops.aten._convolution"],
+    "F.unfold": ["torch._C._nn.im2col", "torch.ops.aten.im2col"],
+}
+#: How a message names a forbidden thing whose own name says little.
+_NAMES = {torch.nn.Module.__call__: "`modelo(x)` (ejecutar una red o una capa)"}
+
+
+def _torch_object(name: str):
+    """The object ``name`` (``F.x``, ``torch.x``, ``torch.ops.aten.x``...) names, or None if this PyTorch lacks it."""
+    head, *rest = name.split(".")
+    obj = torch.nn.functional if head == "F" else torch
+    try:
+        for part in rest:
+            obj = getattr(obj, part)
+    except (AttributeError, RuntimeError):
+        return None
+    return obj
+
+
+def _name(thing) -> str:
+    """How a message names ``thing``: ``nn.Conv2d``, ``F.conv2d``, ``torch.max_pool2d``, ``.parameters()``..."""
+    if thing in _NAMES:
+        return _NAMES[thing]
+    name = getattr(thing, "__name__", None) or str(thing)
+    qualname = getattr(thing, "__qualname__", None) or name
+    module = getattr(thing, "__module__", None) or ""
+    if isinstance(thing, type) and getattr(torch.nn, name, None) is thing:
+        return f"`nn.{name}`"
+    if getattr(torch.nn.functional, name, None) is thing:
+        return f"`F.{name}`"
+    if getattr(torch, name, None) is thing:
+        return f"`torch.{name}`"
+    if type(thing).__module__ == "torch._ops":
+        return f"`torch.ops.{getattr(thing, 'overloadpacket', thing)}`"
+    if isinstance(thing, types.FunctionType) and "." in qualname and "<" not in qualname:
+        return f"`.{name}()`"  # a method, as a student writes it: model.parameters()
+    if module.startswith("torch"):
+        return f"`{module}.{qualname}`"
+    return f"`{name}`"
+
+
+def _in_torch_mode(thing) -> bool:
+    """Whether calls to ``thing`` reach a :class:`TorchFunctionMode` (a torch function, not Python code of ours)."""
+    if type(thing).__module__ == "torch._ops" or isinstance(thing, types.BuiltinFunctionType):
+        return True
+    overridable = torch.overrides.get_overridable_functions()  # cached by PyTorch
+    return any(thing in functions for functions in overridable.values())
+
+
+def _same_operation(func) -> list:
+    """``func`` and the other entry points to its operation that this PyTorch has (:data:`_SAME_OPERATION`)."""
+    for name, others in _SAME_OPERATION.items():
+        if _torch_object(name) is func:
+            return [func, *(f for f in map(_torch_object, others) if f is not None)]
+    return [func]
+
+
+def _refused(*args, _dlc_refuse=None, **kwargs):
+    """The code a forbidden Python function runs while it is forbidden (see :func:`forbidding`)."""
+    _dlc_refuse()
+
+
+class _RefuseTorchCalls(TorchFunctionMode):
+    """Refuse the torch functions in ``refuse`` (object id -> callable that raises); let the rest through."""
+
+    def __init__(self, refuse: dict):
+        super().__init__()
+        self.refuse = refuse
+
+    def __torch_function__(self, func, types_, args=(), kwargs=None):
+        for candidate in (func, getattr(func, "overloadpacket", None)):
+            if candidate is not None and id(candidate) in self.refuse:
+                self.refuse[id(candidate)]()
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def forbidding(*things, instead: str):
+    """Run the block with ``things`` forbidden: calling one raises :class:`ForbiddenCall`, in Spanish,
+    naming what was called, what the exercise forbids and ``instead`` (what it asks for instead).
+
+    ``things`` are torch functions (``F.conv2d``), layers (``nn.Conv2d``: what its ``forward`` calls,
+    see :data:`_LAYER_CALLS`) or Python functions and methods (``count_parameters``,
+    ``nn.Module.parameters``, ``nn.Module.__call__`` to forbid running any network or layer).
+
+    - Torch functions are refused by a :class:`torch.overrides.TorchFunctionMode`, which sees each call
+      by the function's identity: through any name the student saved (``mp = F.max_pool2d`` before
+      the block), inside a layer's ``forward`` and through the other entry points to the same operation
+      (:data:`_SAME_OPERATION`: ``torch.max_pool2d``, ``torch.ops.aten.max_pool2d``...). Other
+      functions go through: ``Tensor.unfold`` stays allowed while ``F.unfold`` (im2col) is forbidden.
+    - A Python function runs, while the block lasts, code that refuses the call (its ``__code__`` is
+      swapped, and put back on leaving, also when the block raises), so every reference to that function
+      object refuses. A function with a closure cannot be forbidden this way (``TypeError``).
+    - A forbidden call the student's code catches still fails the block: on leaving, the first refusal
+      is raised again.
+
+    The limits, honestly: this stops a shortcut, not a determined cheat. Another operation that computes
+    the same (``F.conv_transpose2d`` with flipped filters, a pure-Python copy of ``count_parameters``), a
+    copy of a function's code made before the block, or code that turns off torch function modes
+    (``torch._C.DisableTorchFunction``) is not caught. Expected values must be computed outside the block.
+    """
+    if not things:
+        raise TypeError("forbidding necesita al menos una cosa que prohibir.")
+    listed = [_name(t) for t in things]
+    forbidden = ", ".join(listed[:-1]) + (" ni " if len(listed) > 1 else "") + listed[-1]
+    refusals = []
+    anywhere = " ni dentro de una capa" if any(isinstance(t, type) or _in_torch_mode(t) for t in things) else ""
+
+    def refuse(called: str):
+        def raise_it(*_, **__):
+            message = (f"Este ejercicio no permite {forbidden} (tampoco con otro nombre{anywhere}), "
+                       f"y tu código ha usado {called}: {instead}")
+            refusals.append(message)
+            raise ForbiddenCall(message)
+        return raise_it
+
+    torch_calls, python_calls = {}, []
+    for thing in things:
+        if isinstance(thing, type):
+            if thing not in _LAYER_CALLS:
+                raise TypeError(f"forbidding no sabe qué funciones llama la capa {thing.__name__}: "
+                                f"prohíbe esas funciones en su lugar.")
+            thing = _torch_object(_LAYER_CALLS[thing])
+        if _in_torch_mode(thing):
+            for func in _same_operation(thing):
+                torch_calls[id(func)] = (func, refuse(_name(func)))
+        elif isinstance(thing, types.FunctionType):
+            if thing.__closure__:
+                raise TypeError(f"forbidding no puede prohibir {thing.__qualname__}: es una clausura.")
+            python_calls.append(thing)
+        else:
+            raise TypeError(f"forbidding no sabe prohibir {thing!r}: da una función de torch, una capa o una "
+                            f"función de Python.")
+    saved = [(f, f.__code__, f.__defaults__, f.__kwdefaults__) for f in python_calls]
+    mode = _RefuseTorchCalls({key: raise_it for key, (_, raise_it) in torch_calls.items()})
+    try:
+        for f in python_calls:
+            f.__code__, f.__defaults__, f.__kwdefaults__ = _refused.__code__, None, {"_dlc_refuse": refuse(_name(f))}
+        with mode:
+            yield
+    except ForbiddenCall:
+        raise
+    except Exception as error:
+        if refusals:  # the student's code caught a refusal and then failed: the refusal is what to read
+            raise ForbiddenCall(refusals[0]) from error
+        raise
+    finally:
+        for f, code, defaults, kwdefaults in reversed(saved):
+            f.__code__, f.__defaults__, f.__kwdefaults__ = code, defaults, kwdefaults
+    if refusals:  # a refusal the student's code caught still fails the block
+        raise ForbiddenCall(refusals[0])
 
 
 GPU_HELP = ("No hay GPU: este cuaderno entrenará en la CPU y tardará muchísimo más. En Colab, abre el menú "

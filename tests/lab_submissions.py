@@ -3,7 +3,8 @@
 For every lab: at least two correct submissions written in a different style from the key (loops
 instead of vectorised code, ``nn.Sequential`` instead of attributes, ``F.dropout`` instead of
 ``nn.Dropout``, other variable names...), which must get full automatic marks, and submissions with
-exactly one mistake, which must lose exactly the points of the test cells named in ``loses``.
+exactly one mistake, or one shortcut an exercise forbids (``F.max_pool2d`` through an alias in the
+hand-written max pooling), which must lose exactly the points of the test cells named in ``loses``.
 
 A submission starts from the perfect one (the key pasted into every solution cell) and replaces only
 the cells it names, so whatever it loses is due to those cells alone.
@@ -220,6 +221,28 @@ LAB1_NO_RELU = Submission("un error: falta la ReLU tras la tercera convolución 
     "alexnet": LAB1_LOOPS.cells["alexnet"].replace("x = F.relu(self.c3(x))", "x = self.c3(x)"),
 }, loses={"test_alexnet_same_logits"})
 
+LAB1_POOL_ALIAS = Submission("un atajo: max_pool2d_manual llama a F.max_pool2d con otro nombre, guardado antes", {
+    "maxpool_manual": """\
+atajo = F.max_pool2d  # guardado antes de que la prueba prohíba nada
+
+
+def max_pool2d_manual(x, kernel_size, stride):
+    return atajo(x, kernel_size, stride)
+""",
+}, loses={"test_maxpool_manual"})
+
+LAB1_CONV_IM2COL = Submission("un atajo: conv2d_manual con F.unfold (im2col) y un producto de matrices", {
+    "conv_manual": """\
+def conv2d_manual(x, weight, bias=None, stride=1, padding=0):
+    n, _, h, w = x.shape
+    c_out, _, kh, kw = weight.shape
+    columnas = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C_in·kh·kw, posiciones)
+    alto, ancho = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    salida = (weight.reshape(c_out, -1) @ columnas).reshape(n, c_out, alto, ancho)
+    return salida if bias is None else salida + bias.reshape(1, -1, 1, 1)
+""",
+}, loses={"test_conv_manual"})
+
 # --------------------------------------------------------------------------- lab 2
 
 LAB2_SEQUENTIAL = Submission("nn.Sequential, bucle con otro orden y recuento vectorizado", {
@@ -393,6 +416,43 @@ def lr_sweep(make_model, loader, rates, loss_fn, device="cpu"):
             for lr in rates}
 """,
 }, loses={"test_lr_sweep"})
+
+LAB2_COUNTED = Submission("un atajo: linear_params y conv_params cuentan con count_parameters", {
+    "param_counts": """\
+def linear_params(n_in, n_out):
+    \"\"\"Parámetros de nn.Linear(n_in, n_out), sesgo incluido.\"\"\"
+    return count_parameters(nn.Linear(n_in, n_out))
+
+
+def conv_params(c_in, c_out, kernel_size):
+    \"\"\"Parámetros de nn.Conv2d(c_in, c_out, kernel_size), sesgo incluido.\"\"\"
+    return count_parameters(nn.Conv2d(c_in, c_out, kernel_size))
+
+
+params_mlp = linear_params(784, 512) + linear_params(512, 512) + linear_params(512, 10)
+params_cnn = (conv_params(1, 6, 5) + conv_params(6, 16, 5)
+              + linear_params(16 * 5 * 5, 120) + linear_params(120, 84) + linear_params(84, 10))
+print(f"MultiLayerNN: {params_mlp:,} parámetros · CNN: {params_cnn:,} parámetros")
+""",
+}, loses={"test_param_counts"})
+
+LAB2_RUNS_THE_NET = Submission("un atajo: cnn_feature_sizes ejecuta las capas de una CNN nueva y mide los mapas", {
+    "feature_sizes": """\
+def cnn_feature_sizes(side=28):
+    \"\"\"{capa: (lado de entrada, lado de salida, mapas de salida)} de conv1, pool1, conv2 y pool2.\"\"\"
+    convoluciones = [m for m in CNN().modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        a = convoluciones[0](torch.zeros(1, 1, side, side))
+        b = F.max_pool2d(a, 2, 2)
+        c = convoluciones[1](b)
+        d = F.max_pool2d(c, 2, 2)
+    return {"conv1": (side, a.shape[-1], a.shape[1]), "pool1": (a.shape[-1], b.shape[-1], b.shape[1]),
+            "conv2": (b.shape[-1], c.shape[-1], c.shape[1]), "pool2": (c.shape[-1], d.shape[-1], d.shape[1])}
+
+
+print(cnn_feature_sizes(28))
+""",
+}, loses={"test_feature_sizes"})
 
 # --------------------------------------------------------------------------- lab 3
 
@@ -884,9 +944,11 @@ LAB5_SIGNED_SALIENCY = Submission("un error: saliency_map devuelve el gradiente 
 
 SUBMISSIONS = {
     "lab1_convolutions": {"bucles": LAB1_LOOPS, "secuencial": LAB1_FLAT, "sin_sesgo": LAB1_NO_BIAS,
-                          "sin_relu": LAB1_NO_RELU},
+                          "sin_relu": LAB1_NO_RELU, "pooling_con_alias": LAB1_POOL_ALIAS,
+                          "convolucion_im2col": LAB1_CONV_IM2COL},
     "lab2_mnist": {"secuencial": LAB2_SEQUENTIAL, "bucles": LAB2_LOOPS, "pareja_al_reves": LAB2_SWAPPED,
-                   "una_sola_red": LAB2_ONE_NET},
+                   "una_sola_red": LAB2_ONE_NET, "cuenta_con_count_parameters": LAB2_COUNTED,
+                   "ejecuta_la_red": LAB2_RUNS_THE_NET},
     "lab3_vgg16": {"bucles": LAB3_LOOPS, "otras_transformaciones": LAB3_OTHER, "menos_cero": LAB3_MINUS_ZERO},
     "lab4_cifar10_transfer": {"funcional": LAB4_FUNCTIONAL, "ordereddict": LAB4_OTHER,
                               "todos_los_parametros": LAB4_ALL_PARAMS},

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import checks
+from helpers import checks, models  # models sets TORCHINDUCTOR_CACHE_DIR on import: imported here, not in a test
 from helpers.runtime import profile
 
 
@@ -93,3 +93,138 @@ def test_check_close_takes_tensors_that_require_grad_and_lists_of_them():
     checks.check_close(weight * 2, torch.full((2, 3), 2.0))
     checks.check_close([weight.sum(), weight.mean()], [6.0, 1.0])
     assert "no coinciden" in message(checks.check_close, weight, torch.zeros(2, 3))
+
+
+# --------------------------------------------------------------------------- what an exercise forbids
+
+POOLING = (nn.MaxPool2d, torch.nn.functional.max_pool2d, torch.nn.functional.unfold)
+
+
+def refusal(block, *things, instead="hazlo tú con bucles."):
+    """The Spanish message of the ``ForbiddenCall`` that ``block()`` raises with ``things`` forbidden."""
+    with pytest.raises(checks.ForbiddenCall) as refused:
+        with checks.forbidding(*things, instead=instead):
+            block()
+    assert isinstance(refused.value, AssertionError)  # a test cell that uses the shortcut fails like any check
+    return str(refused.value)
+
+
+def test_a_forbidden_torch_function_is_refused_in_spanish_whatever_name_it_is_called_by():
+    x = torch.randn(1, 2, 6, 6)
+    saved_earlier = torch.nn.functional.max_pool2d  # a student's alias, taken before the ban
+    text = refusal(lambda: saved_earlier(x, 2, 2), *POOLING)
+    assert text == ("Este ejercicio no permite `nn.MaxPool2d`, `F.max_pool2d` ni `F.unfold` (tampoco con otro "
+                    "nombre ni dentro de una capa), y tu código ha usado `F.max_pool2d`: hazlo tú con bucles.")
+    assert "`torch.max_pool2d`" in refusal(lambda: torch.max_pool2d(x, 2, 2), *POOLING)
+    assert "`torch.ops.aten.max_pool2d`" in refusal(lambda: torch.ops.aten.max_pool2d(x, [2, 2], [2, 2]), *POOLING)
+    assert "`torch._C._nn.im2col`" in refusal(lambda: torch._C._nn.im2col(x, [2, 2], [1, 1], [0, 0], [1, 1]),
+                                                *POOLING)
+
+
+def test_a_forbidden_layer_is_refused_inside_any_module_forward():
+    x = torch.randn(1, 3, 8, 8)
+
+    class Mine(nn.Module):  # the layer hidden inside a student's own module
+        def __init__(self):
+            super().__init__()
+            self.inside = nn.Sequential(nn.Conv2d(3, 4, 3))
+
+        def forward(self, x):
+            return self.inside(x)
+
+    conv = (nn.Conv2d, torch.nn.functional.conv2d, torch.nn.functional.unfold)
+    assert "tu código ha usado `F.conv2d`" in refusal(lambda: Mine()(x), *conv)
+    assert "tu código ha usado `F.max_pool2d`" in refusal(lambda: nn.MaxPool2d(2)(x), *POOLING)
+    assert "tu código ha usado `F.unfold`" in refusal(lambda: nn.Unfold(3)(x), *POOLING)
+
+
+def test_what_is_not_forbidden_runs_as_usual_inside_the_ban():
+    x = torch.randn(2, 3, 8, 8)
+    weight = torch.randn(4, 3, 3, 3)
+    with checks.forbidding(nn.Conv2d, torch.nn.functional.conv2d, torch.nn.functional.unfold, instead="-"):
+        patches = torch.nn.functional.pad(x, (1, 1, 1, 1)).unfold(2, 3, 1).unfold(3, 3, 1)  # Tensor.unfold is allowed
+        mine = torch.einsum("nchwij,ocij->nohw", patches, weight)
+        pooled = x.unfold(2, 2, 2).unfold(3, 2, 2).amax(dim=(-2, -1))
+        y = nn.Linear(8, 2)(x)  # other layers too
+    checks.check_close(mine, torch.nn.functional.conv2d(x, weight, padding=1))
+    checks.check_close(pooled, torch.nn.functional.max_pool2d(x, 2, 2))
+    assert y.shape == (2, 3, 8, 2)
+
+
+def test_a_forbidden_python_function_is_refused_through_any_reference():
+    count, model = models.count_parameters, nn.Linear(3, 4)  # a reference saved before the ban
+    things = (models.count_parameters, nn.Module.parameters, nn.Module.named_parameters)
+    text = refusal(lambda: count(model), *things, instead="usa la fórmula.")
+    assert text == ("Este ejercicio no permite `count_parameters`, `.parameters()` ni `.named_parameters()` "
+                    "(tampoco con otro nombre), y tu código ha usado `count_parameters`: usa la fórmula.")
+    assert "ha usado `.parameters()`" in refusal(lambda: sum(p.numel() for p in model.parameters()), *things)
+    assert "ha usado `.named_parameters()`" in refusal(lambda: dict(model.named_parameters()), *things)
+    assert "`modelo(x)` (ejecutar una red o una capa)" in refusal(lambda: model(torch.zeros(1, 3)),
+                                                                  nn.Module.__call__)
+    with checks.forbidding(*things, instead="-"):
+        assert model.weight.numel() + model.bias.numel() == 16  # only those calls are forbidden
+
+
+def test_a_refusal_the_code_catches_still_fails_the_block():
+    def sly():
+        try:
+            torch.nn.functional.max_pool2d(torch.zeros(1, 1, 2, 2), 2)
+        except Exception:
+            pass
+        return "sin pooling"
+
+    assert "`F.max_pool2d`" in refusal(sly, *POOLING)
+
+    def sly_then_broken():
+        sly()
+        raise ValueError("otra cosa")
+
+    with pytest.raises(checks.ForbiddenCall, match="F.max_pool2d"):
+        with checks.forbidding(*POOLING, instead="-"):
+            sly_then_broken()
+
+
+def test_the_ban_ends_with_the_block_also_when_the_block_raises():
+    model, code = nn.Linear(2, 2), models.count_parameters.__code__
+
+    def divide():
+        return 1 / 0
+
+    outcomes = {lambda: None: None, divide: ZeroDivisionError,
+                lambda: models.count_parameters(model): checks.ForbiddenCall,
+                lambda: torch.nn.functional.max_pool2d(torch.zeros(1, 1, 2, 2), 2): checks.ForbiddenCall}
+    for block, raised in outcomes.items():
+        try:
+            with checks.forbidding(models.count_parameters, nn.Module.parameters, *POOLING, instead="-"):
+                block()
+        except Exception as error:
+            assert type(error) is raised
+        else:
+            assert raised is None
+        assert models.count_parameters.__code__ is code
+        assert models.count_parameters(model) == 6 and len(list(model.parameters())) == 2
+        assert torch.nn.functional.max_pool2d(torch.ones(1, 1, 2, 2), 2).item() == 1.0
+
+
+def test_forbidding_says_what_it_cannot_forbid():
+    with pytest.raises(TypeError, match="ReLU"):
+        with checks.forbidding(nn.ReLU, instead="-"):
+            pass
+    with pytest.raises(TypeError, match="al menos"):
+        with checks.forbidding(instead="-"):
+            pass
+
+    def with_closure():
+        n = 1
+        return lambda: n
+
+    with pytest.raises(TypeError, match="clausura"):
+        with checks.forbidding(with_closure(), instead="-"):
+            pass
+    with pytest.raises(TypeError, match="no sabe prohibir 42"):
+        with checks.forbidding(42, instead="-"):
+            pass
+    # another PyTorch may lack some entry point to an operation: it is left out, not an error
+    assert checks._torch_object("torch.ops.aten.no_such_operation") is None
+    assert checks._torch_object("F.no_such_function") is None
+    assert checks._torch_object("F.conv2d") is torch.conv2d
