@@ -1,11 +1,12 @@
 """release/ and solutions/ are what the build makes from source/, and release/ leaks no answer."""
 import json
+import re
 import shutil
 
 import nbformat
 import pytest
 
-from helpers.instructor import build
+from helpers.instructor import build, exercises
 from helpers.course import LABS, ROOT, existing_labs, lab_notebook
 
 LABS_HERE = existing_labs()
@@ -40,6 +41,28 @@ def test_release_holds_no_solution_and_no_hidden_test(lab):
     nb = nbformat.read(str(lab_notebook("release", lab)), as_version=4)
     stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert stubs and all("TU CÓDIGO AQUÍ" in c.source or "ESCRIBE TU RESPUESTA AQUÍ" in c.source for c in stubs)
+
+
+@pytest.mark.parametrize("lab", LABS_HERE)
+def test_every_stub_names_its_exercise_in_spanish(lab):
+    nb = nbformat.read(str(lab_notebook("release", lab)), as_version=4)
+    titles = exercises.answer_titles(nbformat.read(str(lab_notebook("source", lab)), as_version=4))
+    answers = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert answers and set(titles) == {c.metadata.nbgrader.grade_id for c in answers}
+    for c in answers:
+        title = titles[c.metadata.nbgrader.grade_id]
+        assert re.fullmatch(r"Ejercicio \d+\.\d+", title), title
+        raises = [line.strip() for line in c.source.splitlines() if "NotImplementedError" in line]
+        assert raises and set(raises) == {f'raise NotImplementedError("{title} sin completar")'}, c.source
+
+
+def test_a_stub_run_before_its_answer_says_which_exercise(tmp_path):
+    nb = nbformat.read(str(lab_notebook("release", "lab1_convolutions")), as_version=4)
+    stub = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "maxpool_manual")
+    namespace = {}
+    exec(stub.source, namespace)  # defines max_pool2d_manual, whose body is the stub
+    with pytest.raises(NotImplementedError, match=r"^Ejercicio 1\.2 sin completar$"):
+        namespace["max_pool2d_manual"](None, 2, 2)
 
 
 @pytest.mark.parametrize("lab", LABS_HERE)

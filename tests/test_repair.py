@@ -8,6 +8,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from helpers.instructor.repair import NotThisLab, _moved, repair
 
 STUB = "# TU CÓDIGO AQUÍ\nraise NotImplementedError()"
+NAMED_STUB = '# TU CÓDIGO AQUÍ\nraise NotImplementedError("Ejercicio 1.2 sin completar")'  # as the course's releases
 
 
 def meta(gid, **flags):
@@ -31,7 +32,7 @@ def release():
         cell("code", "assert cuadrado(3) == 9, 'cuadrado(3) debe dar 9'\nassert cuadrado(-2) == 4\n"
                      "assert cuadrado(0) == 0", "test_cuadrado", grade=True, locked=True, points=1),
         cell("markdown", "ESCRIBE TU RESPUESTA AQUÍ", "pregunta", solution=True, grade=True, points=2),
-        cell("code", STUB, "doble", solution=True),
+        cell("code", NAMED_STUB, "doble", solution=True),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                  "language_info": {"name": "python"}})
 
@@ -262,10 +263,11 @@ def test_a_lost_answer_is_searched_everywhere_when_its_neighbours_were_moved(stu
     assert "«pregunta» borrada" not in " ".join(fixed.notes)
 
 
-def test_a_copy_of_an_answers_stub_stays_as_the_students_cell(student, release):
-    student.cells.append(new_code_cell(STUB))
+@pytest.mark.parametrize("stub", [STUB, NAMED_STUB])
+def test_a_copy_of_an_answers_stub_stays_as_the_students_cell(student, release, stub):
+    student.cells.append(new_code_cell(stub))
     fixed = repair(student, release, "lab")
-    assert [c.source for c in fixed.nb.cells][-1] == STUB and fixed.notes == []
+    assert [c.source for c in fixed.nb.cells][-1] == stub and fixed.notes == []
 
 
 def test_a_lost_test_is_looked_for_between_its_neighbours_first(student, release):

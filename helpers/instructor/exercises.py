@@ -45,6 +45,13 @@ def titles(nb) -> dict[str, str]:
             for title, same in counts.items() for gid in same}
 
 
+def answer_titles(nb) -> dict[str, str]:
+    """``grade_id`` of every answer code cell (written by the student) -> the title of its exercise."""
+    return {cell.metadata["nbgrader"]["grade_id"]: title for cell, title in _titled(nb)
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+            and cell.metadata["nbgrader"].get("grade_id")}
+
+
 def defined_by(nb) -> dict[str, str]:
     """Every name an answer cell (code written by the student) defines at its top level -> the
     title of its exercise. A cell that does not parse defines nothing."""

@@ -76,7 +76,7 @@ ejercicios de código que se califican automáticamente y alguna pregunta de res
    curso (`helpers`) en la versión `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si
    falla, su mensaje dice qué hacer.
 
-Escribe tu código donde pone `# TU CÓDIGO AQUÍ` (y borra la línea `raise NotImplementedError()`) y tus
+Escribe tu código donde pone `# TU CÓDIGO AQUÍ` (y borra la línea `raise NotImplementedError(...)`) y tus
 respuestas donde pone `ESCRIBE TU RESPUESTA AQUÍ`. Las celdas de comprobación que siguen a cada
 ejercicio te dicen qué se esperaba y qué salió; no las cambies: al calificar se usan las originales y
 otras pruebas parecidas.

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-STUB_LINES = {"# TU CÓDIGO AQUÍ", "raise NotImplementedError()", "ESCRIBE TU RESPUESTA AQUÍ", ""}
+from .stubs import is_stub_line
+
+STUB_LINES = {"# TU CÓDIGO AQUÍ", "ESCRIBE TU RESPUESTA AQUÍ", ""}
 
 
 class NotThisLab(ValueError):
@@ -54,7 +56,7 @@ def _kind(rcell) -> str:
 
 
 def _anchor_lines(source: str) -> set[str]:
-    return {line.strip() for line in _norm(source).splitlines()} - STUB_LINES
+    return {line.strip() for line in _norm(source).splitlines() if not is_stub_line(line)} - STUB_LINES
 
 
 def _resemblance(rcell, scell) -> float:
