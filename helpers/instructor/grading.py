@@ -36,9 +36,9 @@ from pathlib import Path
 import nbformat
 
 from . import collect as collecting
-from . import exercises, inert, judge, sandbox, tamper
+from . import colab_outputs, exercises, inert, judge, sandbox, tamper
 from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
-                    student_version)
+                    student_version, write_notebook)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool
@@ -933,6 +933,8 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
         f.review = "; ".join(flags)
         f.status = STATUS_GRADED
         autograded = lab_notebook(f"autograded/{outcome.student}", lab, outcome.root)
+        write_notebook(colab_outputs.beside_answers(read_notebook(autograded), nb,  # what the answers discuss
+                                                    read_notebook(lab_notebook("source", lab))), autograded)
         inert.make_file_inert(autograded, read_notebook(lab_notebook("release", lab)))  # as formgrader shows it
         write_feedback(lab, outcome.student, autograded, outcome.grades, feedback_notes(f.notes),
                        outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
