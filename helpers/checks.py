@@ -107,7 +107,7 @@ def _record(kind: str, value, expected, what: str, hint, own_code: bool = False,
 def _decide(kind: str, value, expected, what, hint, **options) -> None:
     message = verdicts.judge(kind, value, expected, what, hint, **options)
     if message is not None:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 def check_shape(value, expected=None, what: str = "El resultado", hint: str | None = None,
@@ -192,7 +192,15 @@ def check_true(condition: bool, message: str, hint: str | None = None) -> None:
     _decide("true", bool(condition), None, message, hint)
 
 
-class ForbiddenCall(AssertionError):
+class CheckFailed(AssertionError):
+    """A test's verdict, in Spanish. Jupyter and Colab show its message alone: a traceback would run
+    through this module, which the student never wrote and which would hide the message."""
+
+    def _render_traceback_(self):
+        return [f"Prueba no superada: {self}"]
+
+
+class ForbiddenCall(CheckFailed):
     """Code run inside :func:`forbidding` called one of the things it forbids."""
 
 

@@ -228,3 +228,20 @@ def test_forbidding_says_what_it_cannot_forbid():
     assert checks._torch_object("torch.ops.aten.no_such_operation") is None
     assert checks._torch_object("F.no_such_function") is None
     assert checks._torch_object("F.conv2d") is torch.conv2d
+
+
+@pytest.mark.slow
+def test_in_a_notebook_a_failed_check_shows_its_spanish_message_and_no_traceback(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import torch\nfrom helpers import checks\n"
+        "checks.check_shape(torch.zeros(2, 3), (3, 2), 'La salida', hint='¿transpusiste?')")])
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    shown = "\n".join(error.traceback)
+    assert shown == ("Prueba no superada: La salida: se esperaba la forma (3, 2), se obtuvo (2, 3). "
+                     "Pista: ¿transpusiste?")
+    assert error.ename == "CheckFailed" and "checks.py" not in shown

@@ -13,6 +13,8 @@ import re
 _FRAME = re.compile(r"(?:Cell In\[\d*\]|File [^,]+), line \d+, in (\w+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+#: The errors whose message is a test's Spanish verdict: ``assert``, and helpers.checks' own classes.
+CHECK_FAILURES = ("AssertionError", "CheckFailed", "ForbiddenCall")
 #: Errors the grader itself puts in a cell (tampering, a cell over its time, a disabled cell): shown as they are.
 GRADER_ERRORS = ("ManipulacionDetectada", "CellTimeoutError")
 DISABLED = "Celda desactivada por el corrector"
@@ -101,7 +103,7 @@ def explain(error: dict, defined: dict[str, str], own: str) -> str:
                     "complétala y ejecuta su celda antes de la prueba.")
         return (f"Esta prueba usa `{name}`, que no está definido: ejecuta el cuaderno en orden, desde "
                 "la primera celda.")
-    if ename == "AssertionError":  # a check's own Spanish message, or a verdict of the grader
+    if ename in CHECK_FAILURES:  # a check's own Spanish message, or a verdict of the grader
         return evalue
     shown = f"{ename}: {evalue}" if evalue else ename
     inside = f" (en `{answer}`, {where})" if answer else ""
