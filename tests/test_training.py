@@ -505,3 +505,16 @@ def test_run_epochs_trains_with_the_labs_own_epoch_and_measures_train_and_test_a
     quiet = training.run_epochs(train_epoch, model, train, nn.CrossEntropyLoss(),
                                 torch.optim.SGD(model.parameters(), lr=0.5), epochs=1, device="cpu")
     assert quiet.train_loss == quiet.val_acc == [] and len(quiet.batch_loss) == 4
+
+
+def test_saved_kind_tells_a_state_dict_from_a_whole_model_without_unpickling_it(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    torch.save(model.state_dict(), tmp_path / "pesos.pth")
+    torch.save(model, tmp_path / "modelo.pth")
+    torch.save({"modelo": model.state_dict(), "época": 3}, tmp_path / "anidado.pth")
+    torch.save([torch.zeros(2)], tmp_path / "lista.pth")
+    (tmp_path / "texto.pth").write_text("no es de torch")
+    kinds = {name: models.saved_kind(tmp_path / name)
+             for name in ("pesos.pth", "modelo.pth", "anidado.pth", "lista.pth", "texto.pth", "no_existe.pth")}
+    assert kinds == {"pesos.pth": "state_dict", "modelo.pth": "objeto", "anidado.pth": "otro", "lista.pth": "otro",
+                     "texto.pth": "ilegible", "no_existe.pth": "ninguno"}
