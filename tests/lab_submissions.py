@@ -475,13 +475,6 @@ def load_weights(model_class, path, device="cpu"):
 # --------------------------------------------------------------------------- lab 3
 
 LAB3_LOOPS = Submission("bucles y diccionarios, capas como atributos, F.softmax y sorted", {
-    "count_params": """\
-def n_parameters(model):
-    return sum(map(torch.numel, model.parameters()))
-
-vgg16_params = n_parameters(vgg16_tv)
-print(f"VGG16: {vgg16_params:,} parámetros ≈ {vgg16_params / 1e6:.2f} millones")
-""",
     "params_by_type": """\
 def parameters_by_layer_type(model):
     conv = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
