@@ -143,10 +143,10 @@ def run_epochs(train_epoch, model: torch.nn.Module, loader, loss_fn, optimizer, 
     device = torch.device(device) if device is not None else profile().device
     history = History()
     for epoch in range(epochs):
-        start = time.perf_counter()
+        began = time.perf_counter()
         model.train()
         losses = [float(loss) for loss in train_epoch(model, loader, loss_fn, optimizer, device)]
-        history.seconds.append(time.perf_counter() - start)
+        history.seconds.append(time.perf_counter() - began)
         history.batch_loss += losses
         history.lr.append(optimizer.param_groups[0]["lr"])
         line = f"Época {epoch + 1}/{epochs}: pérdida media de los lotes {np.mean(losses):.4f}"
