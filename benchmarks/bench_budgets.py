@@ -198,8 +198,10 @@ def lab_work(lab: str) -> list[Work]:
     if lab == "lab2_mnist":
         return [Work("MLP: 10 épocas", lab2_mlp, (1, 28, 28), 64, MNIST[0], 10, optimizer="sgd"),
                 Work("CNN: 10 épocas", lab2_cnn, (1, 28, 28), 64, MNIST[0], 10, optimizer="sgd"),
-                Work("evaluaciones en prueba (3 por red)", lab2_cnn, (1, 28, 28), 1000, MNIST[1], 6, train=False,
-                     per_epoch=False)]
+                # after each epoch run_epochs measures a training sample and the test set, both of MNIST[1] images;
+                # then 3 more passes per network (evaluate_accuracy, predict and the test cells)
+                Work("evaluaciones (2 por época y 3 al final, por red)", lab2_cnn, (1, 28, 28), 1000, MNIST[1],
+                     2 * (2 * 10 + 3), train=False, per_epoch=False)]
     if lab == "lab3_vgg16":
         train = budgets.FER_IMAGES[0] * 9 // 10  # lab 3 holds out a tenth of the training faces for validation
         return [Work("VGG16 adaptada a 64×64: 5 épocas", lab3_vgg16_fer, (1, 48, 48), 64, train, 5,
@@ -214,8 +216,7 @@ def lab_work(lab: str) -> list[Work]:
                 Work("B: extracción de características", lab4_backbone, (3, 32, 32), 64, sum(CIFAR10), 1, train=False,
                      per_epoch=False),
                 Work("B: cabeza, 10 épocas", lab4_head, (512,), 64, CIFAR10[0], 10),
-                Work("C: ajuste fino, 10 épocas", lambda: lab4_model(False), (3, 32, 32), 64, CIFAR10[0], 10,
-                     augment=random_crop_flip),
+                Work("C: ajuste fino, 10 épocas", lambda: lab4_model(False), (3, 32, 32), 64, CIFAR10[0], 10),
                 Work("C: validación en cada época", lambda: lab4_model(False), (3, 32, 32), 64, CIFAR10[1], 10,
                      train=False),
                 Work("A y C: evaluaciones finales", lambda: lab4_model(False), (3, 32, 32), 64,

@@ -17,6 +17,8 @@ from .runtime import profile
 FER_CLASSES = standins.FER_CLASSES
 FER_NAMES_ES = ("enfado", "asco", "miedo", "alegría", "neutral", "tristeza", "sorpresa")
 CIFAR10_CLASSES = standins.CIFAR10_CLASSES
+#: CIFAR-10's classes in Spanish, in the order of its labels (``CIFAR10_CLASSES`` are torchvision's English names).
+CIFAR10_NAMES_ES = ("avión", "automóvil", "pájaro", "gato", "ciervo", "perro", "rana", "caballo", "barco", "camión")
 sample_photos = standins.sample_photos
 
 

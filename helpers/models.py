@@ -1,5 +1,8 @@
 """Pretrained torchvision models with an offline fallback, and parameter counting."""
+import pickle
 import warnings
+import zipfile
+from pathlib import Path
 
 import torch
 import torchvision
@@ -58,3 +61,24 @@ def copy_weights_in_order(source: torch.nn.Module, target: torch.nn.Module) -> t
         for a, b in zip(src, dst):
             b.copy_(a)
     return target
+
+
+def saved_kind(path) -> str:
+    """What ``torch.save`` wrote at ``path``, read with ``weights_only=True`` so that none of the file's code
+    runs: ``"state_dict"`` (a dictionary of tensors), ``"objeto"`` (a Python object that only a full unpickling
+    could rebuild, such as a whole model saved with ``torch.save(model)``), ``"otro"`` (it loads, but is not a
+    dictionary of tensors), ``"ilegible"`` (not an archive written by ``torch.save``) or ``"ninguno"`` (no file)."""
+    path = Path(path)
+    if not path.is_file():
+        return "ninguno"
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        return "ilegible"
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        return "objeto"
+    except Exception:  # truncated or not written by torch.save
+        return "ilegible"
+    if isinstance(content, dict) and content and all(isinstance(v, torch.Tensor) for v in content.values()):
+        return "state_dict"
+    return "otro"

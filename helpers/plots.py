@@ -49,8 +49,9 @@ def plot_losses(curves: dict, window: int = 60):
     return fig
 
 
-def plot_histories(histories: dict):
-    """Loss and accuracy per epoch, training and validation, one panel pair per :class:`History`."""
+def plot_histories(histories: dict, val_label: str = "validación"):
+    """Loss and accuracy per epoch, training and validation, one panel pair per :class:`History`;
+    ``val_label`` names the second curve (``"prueba"`` where a lab measures on its test set)."""
     fig, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6.5), squeeze=False)
     for col, (name, h) in enumerate(histories.items()):
         epochs = np.arange(1, len(h.train_loss) + 1)
@@ -58,7 +59,7 @@ def plot_histories(histories: dict):
             ax = axes[row, col]
             ax.plot(epochs, getattr(h, f"train_{metric}"), "o-", label="entrenamiento")
             if getattr(h, f"val_{metric}"):
-                ax.plot(epochs, getattr(h, f"val_{metric}"), "s--", label="validación")
+                ax.plot(epochs, getattr(h, f"val_{metric}"), "s--", label=val_label)
             ax.set_title(f"{name}: {label}")
             ax.set_xlabel("época")
             ax.grid(alpha=0.3)
@@ -150,5 +151,53 @@ def show_saliency(images, maps, titles=None, size: float = 2.0):
         top.axis("off")
         bottom.axis("off")
     axes[1, 0].set_title("saliencia", fontsize=9, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_features_2d(features, labels, class_names, method: str = "pca", max_points: int = 2000, seed: int = 0):
+    """Scatter of ``features`` (``(N, D)``, one row per example) projected onto a plane, one colour per
+    class of ``labels``; return the figure.
+
+    ``method="pca"`` projects onto the two directions of largest variance (fast, and distances keep their
+    meaning); ``method="tsne"`` uses t-SNE from scikit-learn, which keeps neighbours together but bends
+    distances (slower: seconds for a few thousand points). At most ``max_points`` examples, drawn at
+    random with ``seed``, are shown.
+    """
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"plot_features_2d: method debe ser 'pca' o 'tsne', no {method!r}.")
+    x = torch.as_tensor(features).detach().cpu().double().flatten(1)
+    y = torch.as_tensor(labels).detach().cpu().long()
+    if len(x) != len(y):
+        raise ValueError(f"plot_features_2d necesita una etiqueta por fila: {len(x)} filas y {len(y)} etiquetas.")
+    if len(x) < 3:
+        raise ValueError(f"plot_features_2d necesita al menos 3 ejemplos para proyectarlos; recibió {len(x)}.")
+    if len(x) > max_points:
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:max_points].sort().values
+        x, y = x[keep], y[keep]
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2, random_state=seed)
+        plane = pca.fit_transform(x.numpy())
+        axis_names = [f"componente principal {i + 1} ({share:.0%} de la varianza)"
+                      for i, share in enumerate(pca.explained_variance_ratio_)]
+    else:
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3)))  # t-SNE needs fewer neighbours than points
+        plane = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x.numpy())
+        axis_names = ["t-SNE 1", "t-SNE 2"]
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    for k, name in enumerate(class_names):
+        mine = (y == k).numpy()
+        if mine.any():
+            ax.scatter(plane[mine, 0], plane[mine, 1], s=10, alpha=0.7, color=colours(k % colours.N), label=name)
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    ax.set_title(f"{len(x)} ejemplos proyectados con {'PCA' if method == 'pca' else 't-SNE'}")
+    ax.legend(markerscale=2, fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -4,6 +4,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -126,6 +127,38 @@ def fit(model: torch.nn.Module, train_loader, loss_fn, optimizer, epochs: int = 
             _save_state(resume, epoch + 1, epochs, model, optimizer, scheduler, scaler, train_loader, history, best)
     if checkpoint is not None:
         model.load_state_dict(torch.load(checkpoint, map_location=device))
+    return history
+
+
+def run_epochs(train_epoch, model: torch.nn.Module, loader, loss_fn, optimizer, epochs: int, device=None,
+               train_eval_loader=None, val_loader=None, val_name: str = "validación") -> History:
+    """Train ``model`` for ``epochs`` with a lab's own ``train_epoch(model, loader, loss_fn, optimizer,
+    device)`` (which returns the loss of each batch) and return the :class:`History`.
+
+    ``batch_loss`` keeps every batch's loss, in order. After each epoch the model is measured in
+    evaluation mode on ``train_eval_loader`` (a fixed sample of the training set: ``train_loss`` and
+    ``train_acc``) and on ``val_loader`` (``val_loss`` and ``val_acc``), so that both curves are measured
+    the same way; one line per epoch reports them, naming the second set ``val_name``.
+    """
+    device = torch.device(device) if device is not None else profile().device
+    history = History()
+    for epoch in range(epochs):
+        began = time.perf_counter()
+        model.train()
+        losses = [float(loss) for loss in train_epoch(model, loader, loss_fn, optimizer, device)]
+        history.seconds.append(time.perf_counter() - began)
+        history.batch_loss += losses
+        history.lr.append(optimizer.param_groups[0]["lr"])
+        line = f"Época {epoch + 1}/{epochs}: pérdida media de los lotes {np.mean(losses):.4f}"
+        for measured, (losses_of, accs_of, name) in ((train_eval_loader, (history.train_loss, history.train_acc,
+                                                                          "entrenamiento")),
+                                                     (val_loader, (history.val_loss, history.val_acc, val_name))):
+            if measured is not None:
+                loss, acc = evaluate(model, measured, loss_fn, device)
+                losses_of.append(loss)
+                accs_of.append(acc)
+                line += f" · {name}: pérdida {loss:.4f}, exactitud {acc:.2%}"
+        print(line)
     return history
 
 

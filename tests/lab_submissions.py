@@ -454,16 +454,27 @@ print(cnn_feature_sizes(28))
 """,
 }, loses={"test_feature_sizes"})
 
+LAB2_MLP_UNFINISHED = Submission("sin terminar: el ejercicio 3.2 queda como viene; la CNN entrena y aprueba igual", {
+    "setup_mlp": """\
+seed_everything(0)  # la misma inicialización cada vez que se ejecuta el cuaderno
+# TU CÓDIGO AQUÍ
+raise NotImplementedError()""",
+}, loses={"test_setup_mlp", "test_train_mlp", "test_save_load", "test_param_counts"})
+
+LAB2_WHOLE_MODEL = Submission("un error: save_weights guarda el modelo entero y load_weights lo recupera sin restricciones", {
+    "save_load": """\
+def save_weights(model, path):
+    torch.save(model, path)
+
+
+def load_weights(model_class, path, device="cpu"):
+    return torch.load(path, map_location=device, weights_only=False).to(device)
+""",
+}, loses={"test_save_load"})
+
 # --------------------------------------------------------------------------- lab 3
 
 LAB3_LOOPS = Submission("bucles y diccionarios, capas como atributos, F.softmax y sorted", {
-    "count_params": """\
-def n_parameters(model):
-    return sum(map(torch.numel, model.parameters()))
-
-vgg16_params = n_parameters(vgg16_tv)
-print(f"VGG16: {vgg16_params:,} parámetros ≈ {vgg16_params / 1e6:.2f} millones")
-""",
     "params_by_type": """\
 def parameters_by_layer_type(model):
     conv = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
@@ -948,7 +959,8 @@ SUBMISSIONS = {
                           "convolucion_im2col": LAB1_CONV_IM2COL},
     "lab2_mnist": {"secuencial": LAB2_SEQUENTIAL, "bucles": LAB2_LOOPS, "pareja_al_reves": LAB2_SWAPPED,
                    "una_sola_red": LAB2_ONE_NET, "cuenta_con_count_parameters": LAB2_COUNTED,
-                   "ejecuta_la_red": LAB2_RUNS_THE_NET},
+                   "ejecuta_la_red": LAB2_RUNS_THE_NET, "mlp_sin_terminar": LAB2_MLP_UNFINISHED,
+                   "modelo_entero": LAB2_WHOLE_MODEL},
     "lab3_vgg16": {"bucles": LAB3_LOOPS, "otras_transformaciones": LAB3_OTHER, "menos_cero": LAB3_MINUS_ZERO},
     "lab4_cifar10_transfer": {"funcional": LAB4_FUNCTIONAL, "ordereddict": LAB4_OTHER,
                               "todos_los_parametros": LAB4_ALL_PARAMS},

@@ -323,3 +323,10 @@ def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_c
                                 "descomprime FER-2013 a mano y llama a install_fer2013(ruta).")
     with pytest.raises(ValueError, match="'subir', 'drive' o 'kaggle'"):
         data.get_fer2013("correo", root=tmp_path)
+
+
+def test_cifar10_spanish_names_follow_the_label_order():
+    english_to_spanish = {"airplane": "avión", "automobile": "automóvil", "bird": "pájaro", "cat": "gato",
+                          "deer": "ciervo", "dog": "perro", "frog": "rana", "horse": "caballo", "ship": "barco",
+                          "truck": "camión"}
+    assert [english_to_spanish[name] for name in data.CIFAR10_CLASSES] == list(data.CIFAR10_NAMES_ES)

@@ -1,5 +1,9 @@
 """Lab 2's (MNIST) answer key, checked against what PyTorch and ``helpers`` compute on their own, so the
 numbers its visible tests hard-code (669,706 and 61,706 parameters, 5×5 maps...) are right."""
+import ast
+import sys
+import types
+
 import nbformat
 import pytest
 import torch
@@ -8,6 +12,7 @@ from torch import nn
 from helpers import evaluation, models
 from helpers.course import lab_notebook
 from helpers.data import TensorLoader
+from helpers.instructor import exercises
 from fixture_scope import shared
 
 SETUP = """
@@ -103,3 +108,82 @@ def test_saved_weights_load_into_a_new_model(key, tmp_path):
     x = torch.randn(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(copy(x), model(x))
+
+
+def _source_cells():
+    nb = nbformat.read(str(lab_notebook("source", "lab2_mnist")), as_version=4)
+    return nb, {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+
+
+def test_training_the_cnn_needs_no_answer_of_the_mlp_exercises():
+    """The loss both networks share is given, so an unfinished MLP (exercise 3.2) cannot break the CNN's
+    training or its test: they use answers of the CNN's own exercises and train_epoch, nothing else."""
+    nb, cells = _source_cells()
+    defined = exercises.defined_by(nb)
+    training = [c for c in nb.cells if c.cell_type == "code" and "run_epochs(" in c.source and "model_cnn" in c.source]
+    assert len(training) == 1
+    used = {node.id for cell in (training[0], cells["test_train_cnn"]) for node in ast.walk(ast.parse(cell.source))
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    titles = {defined[name] for name in ("train_epoch", "CNN", "model_cnn")}
+    assert {name: defined[name] for name in used if name in defined} == {
+        "train_epoch": defined["train_epoch"], "CNN": defined["CNN"], "model_cnn": defined["model_cnn"],
+        "optimizer_cnn": defined["optimizer_cnn"]}
+    assert len(titles) == 3 and "criterion" not in defined and "criterion" in used
+
+
+WHOLE_MODEL = """
+def save_weights(model, path):
+    torch.save(model, path)
+
+
+def load_weights(model_class, path, device="cpu"):
+    return torch.load(path, map_location=device, weights_only=False).to(device)
+"""
+
+
+@pytest.fixture
+def save_load_test(monkeypatch):
+    """A runner for test_save_load's cell (visible and hidden parts) with the key, or with ``answer`` instead,
+    in a module of its own as in a notebook's kernel (so that a whole model can be pickled by reference)."""
+    _, cells = _source_cells()
+
+    def run(answer=None):
+        kernel = types.ModuleType("cuaderno_lab2")
+        monkeypatch.setitem(sys.modules, kernel.__name__, kernel)
+        namespace = kernel.__dict__
+        exec(SETUP + cells["mlp"].source + "\n" + cells["save_load"].source, namespace)
+        exec("from helpers import checks\nfrom helpers.models import saved_kind\nimport types\n"
+             "perfil = types.SimpleNamespace(device=torch.device('cpu'))\nmodel_mlp = MultiLayerNN()", namespace)
+        if answer is not None:
+            exec(answer, namespace)
+        exec(cells["test_save_load"].source, namespace)
+    return run
+
+
+def test_saving_the_whole_model_fails_with_its_own_spanish_message(save_load_test, monkeypatch):
+    from helpers import checks
+
+    monkeypatch.setattr(checks, "_recording", False)
+    save_load_test()  # the key passes
+    with pytest.raises(AssertionError) as failed:
+        save_load_test(WHOLE_MODEL)  # torch.load's English UnpicklingError never comes first
+    assert type(failed.value) is AssertionError
+    assert "¿guardaste el modelo entero con torch.save(model)?" in str(failed.value)
+    assert "torch.save(model.state_dict(), path)" in str(failed.value)
+    nothing = "def save_weights(model, path):\n    pass\n"
+    with pytest.raises(AssertionError, match="save_weights no escribió el archivo"):
+        save_load_test(nothing)
+
+
+def test_when_graded_saving_the_whole_model_is_recorded_as_a_failed_check_not_an_error(save_load_test, monkeypatch):
+    """The grader shows a cell's error before any check: the cell must record the failure and raise nothing."""
+    from helpers import checks
+
+    records = []
+    monkeypatch.setattr(checks, "_recording", True)
+    monkeypatch.setattr(checks, "_record", lambda kind, value, expected, what, hint, **_: records.append((kind, value, what)))
+    save_load_test(WHOLE_MODEL)
+    assert records[0][:2] == ("true", False) and "modelo entero" in records[0][2]
+    records.clear()
+    save_load_test()
+    assert records and all(value is not False for kind, value, _ in records if kind == "true")

@@ -228,3 +228,50 @@ def test_a_single_epoch_or_rate_is_still_a_visible_point():
     curve, crosses = plots.plot_lr_sweep({0.1: 1.0, 1.0: float("nan")}).axes[0].get_lines()
     assert curve.get_marker() == "o" and crosses.get_marker() == "x" and crosses.get_linestyle() == "None"
     assert crosses.get_color() == "r"
+
+
+def test_histories_name_the_second_curve_as_asked():
+    h = History(train_loss=[2, 1, 0.5], train_acc=[0.2, 0.5, 0.7], val_loss=[2.1, 1.2, 0.9], val_acc=[0.2, 0.4, 0.6])
+    fig = plots.plot_histories({"MLP": h, "CNN": h}, val_label="prueba")
+    assert len(fig.axes) == 4
+    for ax in fig.axes:
+        assert _legend(ax) == ["entrenamiento", "prueba"] and len(ax.get_lines()) == 2
+        assert all(len(line.get_xdata()) == 3 for line in ax.get_lines())
+
+
+def _clustered(n_per_class, classes, dim=20, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (classes, dim))
+    labels = np.repeat(np.arange(classes), n_per_class)
+    return torch.tensor(centres[labels] + rng.normal(0, 1, (len(labels), dim))), torch.tensor(labels)
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne"])
+def test_feature_map_shows_every_point_once_coloured_by_its_class(method):
+    features, labels = _clustered(15, 4)
+    names = ["avión", "gato", "perro", "barco", "camión"]  # the last class has no examples
+    fig = plots.plot_features_2d(features, labels, names, method=method)
+    (ax,) = fig.axes
+    groups = ax.collections
+    assert len(groups) == 4 and _legend(ax) == names[:4]
+    assert [len(g.get_offsets()) for g in groups] == [15] * 4
+    assert len({tuple(g.get_facecolor()[0]) for g in groups}) == 4  # one colour per class
+    if method == "pca":  # well-separated clusters stay apart: each class's centre is far from the others'
+        centres = np.array([np.asarray(g.get_offsets()).mean(0) for g in groups])
+        spread = max(np.asarray(g.get_offsets()).std(0).max() for g in groups)
+        gaps = [np.linalg.norm(a - b) for i, a in enumerate(centres) for b in centres[i + 1:]]
+        assert min(gaps) > 2 * spread
+        assert "varianza" in ax.get_xlabel() and "varianza" in ax.get_ylabel()
+    else:
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("t-SNE 1", "t-SNE 2")
+
+
+def test_feature_map_draws_at_most_max_points_and_refuses_bad_input():
+    features, labels = _clustered(50, 3)
+    fig = plots.plot_features_2d(features, labels, ["a", "b", "c"], max_points=40)
+    assert sum(len(g.get_offsets()) for g in fig.axes[0].collections) == 40
+    assert fig.axes[0].get_title() == "40 ejemplos proyectados con PCA"
+    with pytest.raises(ValueError, match="una etiqueta por fila"):
+        plots.plot_features_2d(features, labels[:10], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="'pca' o 'tsne'"):
+        plots.plot_features_2d(features, labels, ["a", "b", "c"], method="umap")

@@ -463,3 +463,58 @@ def test_a_run_saved_without_a_gpu_resumes_where_mixed_precision_is_on(tmp_path)
     enabled = torch.amp.GradScaler("cpu")  # as a GPU session's scaler would be
     done, history, _ = training._resume(tmp_path / "estado.pt", 2, model, optimizer, None, enabled, batches, "cpu")
     assert done == 2 and len(history.train_loss) == 2 and enabled.is_enabled()
+
+
+def test_run_epochs_trains_with_the_labs_own_epoch_and_measures_train_and_test_alike(capsys):
+    """``run_epochs`` calls the student's ``train_epoch`` once per epoch, keeps its batch losses, and after
+    each epoch measures the model in evaluation mode on both loaders, exactly as ``evaluate`` would."""
+    torch.manual_seed(0)
+    x, y = torch.randn(60, 1, 4, 4), torch.randint(0, 3, (60,))
+    train = TensorLoader(x[:40], y[:40], batch_size=10, shuffle=True, device="cpu", seed=0)
+    train_sample, test = TensorLoader(x[:20], y[:20], batch_size=7, device="cpu"), TensorLoader(x[40:], y[40:], 8, device="cpu")
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    calls, measured = [], []
+
+    def train_epoch(model, loader, loss_fn, optimizer, device):
+        calls.append((model.training, str(device)))
+        losses = []
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())  # tensors, as a student might return them
+        measured.append((evaluation.evaluate(model, train_sample, nn.CrossEntropyLoss()),
+                         evaluation.evaluate(model, test, nn.CrossEntropyLoss())))
+        model.train()  # what the next epoch would find if run_epochs did not set it
+        return losses
+
+    history = training.run_epochs(train_epoch, model, train, nn.CrossEntropyLoss(),
+                                  torch.optim.SGD(model.parameters(), lr=0.5), epochs=3, device="cpu",
+                                  train_eval_loader=train_sample, val_loader=test, val_name="prueba")
+    assert calls == [(True, "cpu")] * 3
+    assert len(history.batch_loss) == 12 and all(type(v) is float for v in history.batch_loss)
+    assert history.train_loss == pytest.approx([m[0][0] for m in measured])
+    assert history.train_acc == pytest.approx([m[0][1] for m in measured])
+    assert history.val_loss == pytest.approx([m[1][0] for m in measured])
+    assert history.val_acc == pytest.approx([m[1][1] for m in measured])
+    assert history.train_loss[-1] < history.train_loss[0] and len(history.seconds) == 3 and history.lr == [0.5] * 3
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("Época 1/3: pérdida media de los lotes ")
+    assert " · entrenamiento: pérdida " in lines[2] and " · prueba: pérdida " in lines[2]
+    quiet = training.run_epochs(train_epoch, model, train, nn.CrossEntropyLoss(),
+                                torch.optim.SGD(model.parameters(), lr=0.5), epochs=1, device="cpu")
+    assert quiet.train_loss == quiet.val_acc == [] and len(quiet.batch_loss) == 4
+
+
+def test_saved_kind_tells_a_state_dict_from_a_whole_model_without_unpickling_it(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    torch.save(model.state_dict(), tmp_path / "pesos.pth")
+    torch.save(model, tmp_path / "modelo.pth")
+    torch.save({"modelo": model.state_dict(), "época": 3}, tmp_path / "anidado.pth")
+    torch.save([torch.zeros(2)], tmp_path / "lista.pth")
+    (tmp_path / "texto.pth").write_text("no es de torch")
+    kinds = {name: models.saved_kind(tmp_path / name)
+             for name in ("pesos.pth", "modelo.pth", "anidado.pth", "lista.pth", "texto.pth", "no_existe.pth")}
+    assert kinds == {"pesos.pth": "state_dict", "modelo.pth": "objeto", "anidado.pth": "otro", "lista.pth": "otro",
+                     "texto.pth": "ilegible", "no_existe.pth": "ninguno"}
