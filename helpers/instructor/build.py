@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from ..course import REPO_URL, REPO_VERSION, ROOT, check_lab, lab_notebook
+from .glossary import glossary_markdown
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
@@ -52,7 +53,7 @@ else:  # en una copia local del curso: usa su carpeta helpers/
         sys.path.insert(0, str(raiz))
     if importlib.util.find_spec("helpers") is None:
         raise ErrorDePreparacion("No se encuentra el paquete del curso. Abre este cuaderno en Colab con la "
-                                 "insignia de arriba o, en tu ordenador, instálalo con: pip install " + PAQUETE)
+                                 "insignia de arriba o, en tu computadora, instálalo con: pip install " + PAQUETE)
 
 import helpers
 print(helpers.profile().describe())"""
@@ -71,9 +72,9 @@ def student_package(version: str = REPO_VERSION) -> str:
     return f"git+{REPO_URL}@{pinned_version(version)}"
 
 
-def _nbgrader_meta(grade_id: str) -> dict:
+def _nbgrader_meta(grade_id: str, part: str = "header") -> dict:
     return {"nbgrader": {"grade": False, "grade_id": grade_id, "locked": True, "schema_version": 3,
-                         "solution": False, "task": False}, "course": "header"}
+                         "solution": False, "task": False}, "course": part}
 
 
 def colab_url(lab: str) -> str:
@@ -100,11 +101,19 @@ def header_cells(lab: str, folder: str = "release") -> list:
     return [badge, setup] if folder == "release" else [setup]
 
 
+def glossary_cell(lab: str):
+    """The last cell of every version of ``lab``: its Spanish-English glossary (:mod:`.glossary`)."""
+    cell = nbformat.v4.new_markdown_cell(glossary_markdown(lab), metadata=_nbgrader_meta("glossary", "glossary"))
+    cell.id = "glossary"
+    return cell
+
+
 def with_header(nb, lab: str, folder: str):
-    """Return a copy of ``nb`` whose leading header cells are the current ones for ``folder``."""
+    """Return a copy of ``nb`` whose leading header cells are the current ones for ``folder``, and whose
+    last cell is the lab's current glossary."""
     nb = copy.deepcopy(nb)
-    body = [c for c in nb.cells if c.metadata.get("course") != "header"]
-    nb.cells = header_cells(lab, folder) + body
+    body = [c for c in nb.cells if c.metadata.get("course") not in ("header", "glossary")]
+    nb.cells = header_cells(lab, folder) + body + [glossary_cell(lab)]
     return nb
 
 

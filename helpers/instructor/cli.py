@@ -107,7 +107,7 @@ def main(argv=None) -> int:
                         "y course export aplica la penalización por retraso que diga nbgrader_config.py")
     p.add_argument("--cluster", metavar="DIRECCIÓN", default=None,
                    help="califica en los trabajadores de un clúster de Dask ya en marcha (tcp://HOST:8786) en vez "
-                        "de en este ordenador; --jobs no se usa")
+                        "de en esta máquina; --jobs no se usa")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("export", help="notas finales y retroalimentación para subir a Moodle o Canvas")

@@ -99,7 +99,7 @@ def connect(address: str):
         raise ClusterUnavailable(
             f"No se pudo conectar con el planificador de Dask en {address} ({type(e).__name__}). Comprueba que "
             "«dask scheduler» está en marcha en esa máquina, la dirección y el puerto (por defecto "
-            "tcp://HOST:8786) y que este ordenador llega a él.") from None
+            "tcp://HOST:8786) y que esta máquina llega a él.") from None
 
 
 def grade_on_cluster(address: str, lab: str, students: list[tuple[str, object]], scratch: Path,

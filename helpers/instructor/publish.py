@@ -107,7 +107,7 @@ descargarlo de Kaggle con una cuenta (gratuita).
    (o `datos/fer2013/fer2013.csv`). Colab borra `datos/` al cerrar la sesión: repite la celda en cada
    sesión nueva.
 
-## En tu ordenador, sin Colab
+## En tu computadora, sin Colab
 
 Con Python 3.10 o posterior: `pip install {student_package()}`, abre el cuaderno con Jupyter y
 ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
