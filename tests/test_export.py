@@ -81,7 +81,8 @@ def graded(tmp_path_factory):
 @pytest.fixture(scope=shared)
 def exported(graded):
     """One export of the class (the feedback pages take a while to write)."""
-    return export.export(LAB, graded, canvas_assignment="Laboratorio 1 (98765)")
+    return export.export(LAB, graded, out_of=_points("code") + _points("written"),
+                         canvas_assignment="Laboratorio 1 (98765)")
 
 
 def _rows(path):
@@ -101,17 +102,20 @@ def test_moodle_worksheet_has_the_columns_its_importer_requires(graded, exported
     # assignfeedback_offline_grade_importer::init() refuses a file without these three titles (Spanish pack)
     assert {"Identificador", "Calificación", "Última modificación (calificación)"} <= set(rows[0])
     by_id = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
-    assert set(by_id) == {"Participante 1234567", "Participante 7654321"}  # homonyms stay apart
-    assert by_id["Participante 1234567"]["Calificación"] == f"{_points('code') + 5:g}"
-    assert by_id["Participante 7654321"]["Calificación"] == ""  # written answers pending: no grade sent
+    # byte for byte as Moodle's Spanish pack writes it (get_string('hiddenuser', 'assign') = 'Participante')
+    # and without the homonym whose written answers are pending: a blank grade or comment would erase Moodle's
+    assert set(by_id) == {"Participante1234567"}
+    assert by_id["Participante1234567"]["Calificación"] == f"{_points('code') + 5:g}"
     code, top = _points("code"), _points("code") + _points("written")
-    assert by_id["Participante 1234567"]["Calificación máxima"] == f"{top:g}"
-    assert by_id["Participante 1234567"]["Comentarios de retroalimentación"] == (
+    assert by_id["Participante1234567"]["Calificación máxima"] == f"{top:g}"
+    assert by_id["Participante1234567"]["Comentarios de retroalimentación"] == (
         f"Automática: {code:g}; respuestas escritas: 5. Total: {code + 5:g} de {top:g} puntos. Detalle en el "
         "archivo de retroalimentación.")
-    assert by_id["Participante 7654321"]["Comentarios de retroalimentación"] == ""
-    datetime.strptime(by_id["Participante 1234567"]["Última modificación (calificación)"], "%Y-%m-%d %H:%M:%S")
+    modified = datetime.fromisoformat(by_id["Participante1234567"]["Última modificación (calificación)"])
+    assert modified.utcoffset() is not None and abs(datetime.now(modified.tzinfo) - modified) < timedelta(hours=1)
     assert "ana_garcia_7654321" in result.summary() and "sin nota" in result.summary()
+    with zipfile.ZipFile(result.folder / f"retroalimentacion_moodle_{LAB}.zip") as zf:
+        assert not [n for n in zf.namelist() if "7654321" in n]  # nor a feedback page
 
     moodle = [g for g in export.final_grades(LAB, graded) if g.identity.platform == "moodle"]
     rows = _rows(export.write_moodle_csv(moodle, graded / "en.csv", 10, export.MoodleLanguage.EN))
@@ -196,10 +200,10 @@ def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, 
     (workdir / "exportar").mkdir(exist_ok=True)  # an earlier export
     code, top = _points("code"), _points("code") + _points("written")
     on_one = lambda points: f"{round(points / top, 2):g}"  # noqa: E731
-    result = export.export(LAB, workdir, out_of=1, canvas_assignment="Lab 1")
+    result = export.export(LAB, workdir, out_of=1, canvas_assignment="Lab 1 (4)")
     assert result.folder == workdir / "exportar"
     moodle = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
-    assert moodle["Participante 1234567"][2:4] == [on_one(code + 5), "1"]
+    assert moodle["Participante1234567"][2:4] == [on_one(code + 5), "1"]
     assert _rows(result.folder / f"canvas_{LAB}.csv")[1][5] == on_one(code + 2)
     assert f"ponle la nota a mano ({on_one(code)})" in result.summary()
     final = {r[0]: r[-1] for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
@@ -211,8 +215,15 @@ def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, 
             if g.cell.cell_type == "markdown":
                 g.manual_score, g.needs_manual_grade = None, True  # the anonymous answers not graded yet
         gb.db.commit()
-    assert "anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano (pendiente)" in (
-        export.export(LAB, workdir).summary())
+    summary = export.export(LAB, workdir, out_of=10, canvas_assignment="Lab 1 (4)").summary()
+    assert "anon_4242" in summary.split("sin nota")[1].splitlines()[0]  # pending: named, never sent blank
+    assert "ponle la nota a mano" not in summary
+
+    with pytest.raises(ValueError, match="hace falta --out-of"):  # a platform file needs the platform's maximum
+        export.export(LAB, workdir)
+    no_id = export.export(LAB, workdir, out_of=10, canvas_assignment="Lab 1")  # Canvas would make a new column
+    assert no_id.folder / f"canvas_{LAB}.csv" not in no_id.files
+    assert any("no da el id de la tarea" in line for line in no_id.left_out)
 
     (workdir / "estado.json").unlink()  # a folder graded with plain nbgrader: nobody's platform is known
     again = export.export(LAB, workdir)
@@ -231,7 +242,8 @@ def test_export_summary_names_every_file_and_everyone_left_out(exported):
         f"{LAB}: 5 estudiantes en el libro de notas.",
         *(f"  escrito: {folder / name}" for name in (f"notas_finales_{LAB}.csv", f"moodle_{LAB}.csv",
                                                      f"retroalimentacion_moodle_{LAB}.zip", f"canvas_{LAB}.csv")),
-        "  sin nota (respuestas escritas sin calificar en formgrader): ana_garcia_7654321",
+        "  sin nota (respuestas escritas sin calificar en formgrader), fuera de los archivos de la plataforma para "
+        "no borrar lo que haya allí: ana_garcia_7654321",
         f"  entrega tardía: garciaana_12345, 30.0 h después de la fecha límite (penalización {code + 2:g})",
         f"  ! anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano ({code:g})",
         "  ! sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): luis; sus notas "
@@ -247,7 +259,8 @@ def test_the_summary_names_every_pending_and_late_student_with_hours_rounded():
         _grade("ana", pending=1), _grade("bea", pending=2), _grade("carla", seconds_late=1),
         _grade("dani", seconds_late=180, late_penalty=8), _grade("eva")])
     assert result.summary().splitlines()[1:] == [
-        "  sin nota (respuestas escritas sin calificar en formgrader): ana, bea",
+        "  sin nota (respuestas escritas sin calificar en formgrader), fuera de los archivos de la plataforma para "
+        "no borrar lo que haya allí: ana, bea",
         "  entrega tardía: carla, 0.0 h después de la fecha límite (penalización 0)",  # a second late is late
         "  entrega tardía: dani, 0.1 h después de la fecha límite (penalización 8)"]  # 3 minutes
 
@@ -255,7 +268,7 @@ def test_the_summary_names_every_pending_and_late_student_with_hours_rounded():
 def test_a_class_of_one_exports_on_its_own_maximum(tmp_path):
     one = _grade("ana", identity=Identity("ana_1", "moodle", "Ana", "1"))
     rows = _rows(export.write_moodle_csv([one], tmp_path / "m.csv", None, export.MoodleLanguage.ES))
-    assert rows[1][:4] == ["Participante 1", "Ana", "8", "10"]
+    assert rows[1][:4] == ["Participante1", "Ana", "8", "10"]
 
 
 def _moodle_import_target(path: str):
@@ -276,9 +289,8 @@ def test_feedback_zip_follows_moodles_import_and_pages_show_manual_grades(graded
     with zipfile.ZipFile(result.folder / f"retroalimentacion_moodle_{LAB}.zip") as zf:
         names = zf.namelist()
         page = zf.read(next(n for n in names if "1234567" in n)).decode()
-    assert sorted(_moodle_import_target(n) for n in names) == [
-        (1234567, "assignsubmission_file", f"/retroalimentacion_{LAB}.html"),
-        (7654321, "assignsubmission_file", f"/retroalimentacion_{LAB}.html")]
+    assert sorted(_moodle_import_target(n) for n in names) == [  # 7654321 is pending: no page yet
+        (1234567, "assignsubmission_file", f"/retroalimentacion_{LAB}.html")]
     assert names[0].startswith("Ana García_1234567_assignsubmission_file/")
     assert 'lang="es"' in page and "Bien argumentado" in page and "Nota final" in page
     assert "ana_garcia_1234567" in page and "celda de ana_garcia_1234567: superó el tiempo máximo" in page
@@ -340,7 +352,8 @@ def test_a_moodle_class_from_download_to_export(tmp_path):
                 if g.cell.cell_type != "code":
                     g.manual_score, g.needs_manual_grade = 1, False
         gb.db.commit()
-    result = export.export(LAB, tmp_path / LAB, moodle_language=export.MoodleLanguage.EN)
+    result = export.export(LAB, tmp_path / LAB, out_of=_points("code") + _points("written"),
+                           moodle_language=export.MoodleLanguage.EN)
     rows = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
     assert rows["Participant 1234567"][2] == f"{_points('code') + 2:g}"
     assert rows["Participant 7654321"][2] == "2"  # late, but the course config charges no penalty
@@ -361,3 +374,18 @@ def test_feedback_is_rewritten_for_a_student_the_state_file_does_not_know(graded
 def test_a_grade_without_a_submission_date_leaves_its_date_empty(tmp_path):
     rows = _rows(export.write_final_csv([_grade("ana")], tmp_path / "f.csv", None))
     assert dict(zip(rows[0], rows[1]))["entregado"] == ""
+
+
+def test_the_worksheet_date_is_the_same_instant_in_any_time_zone(tmp_path, monkeypatch):
+    import time
+
+    one = _grade("ana", identity=Identity("ana_1", "moodle", "Ana", "1"))
+    seen = []
+    for zone in ("America/Mexico_City", "Europe/Madrid"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        rows = _rows(export.write_moodle_csv([one], tmp_path / f"{zone[:6]}.csv", 10, export.MoodleLanguage.ES))
+        seen.append(datetime.fromisoformat(rows[1][4]))
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert all(d.utcoffset() is not None for d in seen) and abs(seen[1] - seen[0]) < timedelta(minutes=1)

@@ -114,10 +114,11 @@ def main(argv=None) -> int:
     p.add_argument("lab", choices=LABS, metavar="LAB")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
     p.add_argument("--out-of", type=float, default=None,
-                   help="nota máxima de la tarea en la plataforma (p. ej. 10); por defecto, los puntos del cuaderno")
+                   help="nota máxima de la tarea en la plataforma (p. ej. 10); obligatoria para los archivos de Moodle "
+                        "y Canvas")
     p.add_argument("--canvas-assignment", default=None,
-                   help="título de la columna de la tarea en Canvas, con su id: \"Lab 1 (12345)\" (sin id, Canvas "
-                        "crea una tarea nueva)")
+                   help="título de la columna de la tarea en Canvas, con su id: \"Lab 1 (12345)\" (sin id no se "
+                        "escribe el archivo de Canvas: Canvas crearía una tarea nueva)")
     p.add_argument("--moodle-language", choices=["es", "en"], default="es",
                    help="idioma de tu Moodle: títulos de las columnas de la hoja de calificaciones (por defecto es)")
     p.set_defaults(func=cmd_export)

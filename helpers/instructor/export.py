@@ -12,9 +12,10 @@ instructor's scores, ``estado.json`` with each student's platform identity) and 
     ("Identifier" / "Identificador"), ``get_string('grade')`` ("Grade" / "Calificación") and
     ``get_string('lastmodifiedgrade', 'assign')`` ("Last modified (grade)" / "Última modificación
     (calificación)"); the identifier is ``get_string('hiddenuser', 'assign')`` ("Participant" /
-    "Participante") followed by the participant id, the number in the download's folder names
+    "Participante", byte for byte: the English string ends in a space, the Spanish one does not) followed by the participant id, the number in the download's folder names
     (``get_user_id_for_uniqueid``); a row whose date is older than the grade in Moodle is skipped
-    (so the export's date is now), and the comments plugin reads "Feedback comments" /
+    (so the export's date is now, written with its offset: the same instant whatever the instructor's
+    time zone), and the comments plugin reads "Feedback comments" /
     "Comentarios de retroalimentación". Strings from Moodle's ``lang/en/assign.php`` and the
     Spanish language pack.
 ``canvas_<lab>.csv``
@@ -23,7 +24,8 @@ instructor's scores, ``estado.json`` with each student's platform identity) and 
     (https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades):
     the columns ``Student`` (name), ``ID`` (the Canvas user id: the number in the download's file
     names), ``SIS User ID``, ``SIS Login ID``, ``Section``, then one column per assignment titled
-    ``Name (assignment id)``; a title without a known id creates a new assignment. Anonymous
+    ``Name (assignment id)``; a title without a known id creates a new assignment, so the file is only
+    written for a title with its id (``--canvas-assignment "Laboratorio 1 (98765)"``). Anonymous
     submissions (``anon_<id>``) carry no user id and are left out, named in the summary.
 ``retroalimentacion_moodle_<lab>.zip``
     Moodle's "Subir múltiples archivos de retroalimentación en un zip" (feedback type "Archivos de
@@ -37,14 +39,19 @@ instructor's scores, ``estado.json`` with each student's platform identity) and 
     Every student (any platform, or a plain folder): automatic, written, late penalty and final.
 
 The feedback pages ``feedback/<id>/<lab>/<lab>.html`` are written again with the instructor's scores
-and comments. A grade with written answers still ungraded is left blank everywhere and named.
+and comments. Nothing in a platform file is ever blank: a student with written answers still ungraded
+is left out of every platform file (no grade, no comment, no feedback page that would overwrite what the
+platform holds) and named in the summary. The platform files need ``--out-of``, the assignment's
+maximum on the platform, and a grade above it stops the export: Moodle would skip it silently and
+Canvas would take it as extra credit.
 """
 import csv
 import enum
 import json
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..course import COURSE_ID, check_lab, lab_notebook
@@ -59,10 +66,12 @@ class MoodleLanguage(enum.Enum):
     ES = ("Identificador", "Nombre completo", "Calificación", "Calificación máxima",
           "Última modificación (calificación)", "Comentarios de retroalimentación", "Participante")
     EN = ("Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments",
-          "Participant")
+          "Participant ")  # with its space, as lang/en/assign.php has it
 
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+#: A Canvas gradebook column title that names its assignment's id: ``Laboratorio 1 (98765)``.
+CANVAS_TITLE = re.compile(r".*\S\s*\(\d+\)\s*")
 FINAL_COLUMNS = ["estudiante", "nombre", "plataforma", "id_plataforma", "puntos_automaticos",
                  "puntos_respuestas_escritas", "respuestas_escritas_pendientes", "maximo", "entregado",
                  "retraso_horas", "penalizacion_retraso", "nota_final", "nota_exportada"]
@@ -111,7 +120,8 @@ class ExportResult:
         lines += [f"  escrito: {path}" for path in self.files]
         pending = [g.student for g in self.grades if g.pending]
         if pending:
-            lines.append(f"  sin nota (respuestas escritas sin calificar en formgrader): {', '.join(pending)}")
+            lines.append(f"  sin nota (respuestas escritas sin calificar en formgrader), fuera de los archivos de "
+                         f"la plataforma para no borrar lo que haya allí: {', '.join(pending)}")
         late = [g for g in self.grades if g.seconds_late > 0]
         lines += [f"  entrega tardía: {g.student}, {g.seconds_late / 3600:.1f} h después de la fecha límite"
                   f" (penalización {g.late_penalty:g})" for g in late]
@@ -171,17 +181,32 @@ def export(lab: str, workdir: Path, out_of: float | None = None, canvas_assignme
     grades = final_grades(lab, workdir)
     if not grades:
         raise ValueError(f"El libro de notas de {workdir} no tiene ninguna entrega de {lab}.")
+    on = {p: [g for g in grades if g.identity and g.identity.platform == p and not g.pending] for p in ("moodle", "canvas")}
+    if out_of is None and (on["moodle"] or on["canvas"]):
+        raise ValueError("Para los archivos de Moodle y Canvas hace falta --out-of con la calificación máxima de la "
+                         "tarea en la plataforma (p. ej. --out-of 10): Moodle omite sin avisar una nota mayor que su "
+                         "máximo y Canvas la toma como puntos extra.")
+    over = [g for g in grades if not g.pending and g.final > g.max_score]
+    if over:
+        raise ValueError("Estas notas superan el máximo del laboratorio y la plataforma las omitiría o las tomaría "
+                         "como puntos extra: " + ", ".join(f"{g.student} ({g.final:g} de {g.max_score:g})" for g in over)
+                         + ". Revisa sus puntos a mano en formgrader.")
     folder = workdir / "exportar"
     folder.mkdir(exist_ok=True)
     result = ExportResult(lab, folder, grades)
     pages = regenerate_feedback(lab, workdir, grades)
     result.files.append(write_final_csv(grades, folder / f"notas_finales_{lab}.csv", out_of))
-    on = {p: [g for g in grades if g.identity and g.identity.platform == p] for p in ("moodle", "canvas")}
     if on["moodle"]:
         result.files.append(write_moodle_csv(on["moodle"], folder / f"moodle_{lab}.csv", out_of, moodle_language))
         result.files.append(write_moodle_feedback_zip(on["moodle"], pages, lab,
                                                       folder / f"retroalimentacion_moodle_{lab}.zip"))
-    if on["canvas"]:
+    if on["canvas"] and not CANVAS_TITLE.fullmatch(canvas_assignment or ""):
+        result.left_out.append(
+            f"Canvas: sin archivo de notas, porque --canvas-assignment no da el id de la tarea (se recibió "
+            f"«{canvas_assignment or ''}»). Sin id, Canvas crearía una tarea nueva: exporta su libro de "
+            f"calificaciones, copia el título de la columna de la tarea, p. ej. «Laboratorio 1 (98765)», y "
+            f"vuelve a exportar con --canvas-assignment \"Laboratorio 1 (98765)\".")
+    elif on["canvas"]:
         path, anonymous = write_canvas_csv(on["canvas"], folder / f"canvas_{lab}.csv", out_of,
                                            canvas_assignment or lab)
         result.files.append(path)
@@ -230,15 +255,16 @@ def write_final_csv(grades: list[FinalGrade], path: Path, out_of: float | None) 
 
 
 def write_moodle_csv(grades: list[FinalGrade], path: Path, out_of: float | None, language: MoodleLanguage) -> Path:
-    """Moodle's grading worksheet: one row per participant, keyed by "Participante <id>"."""
+    """Moodle's grading worksheet: one row per participant, keyed by "Participante<id>" ("Participant <id>")."""
     ident, name, grade, maximum, modified, comments, prefix = language.value
-    now = datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # strtotime reads it; newer than any grade in Moodle
+    # newer than any grade in Moodle, with its offset (PHP's strtotime reads it): the same instant in any time zone
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     top = out_of or grades[0].max_score  # every grade of a lab has the same maximum
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([ident, name, grade, maximum, modified, comments])
         for g in grades:
-            w.writerow([f"{prefix} {g.identity.participant}", g.identity.name, g.exported(out_of), f"{top:g}", now,
+            w.writerow([f"{prefix}{g.identity.participant}", g.identity.name, g.exported(out_of), f"{top:g}", now,
                         _comment(g)])
     return path
 
