@@ -118,6 +118,7 @@ PROBE = ("<script>window.addEventListener('load',()=>{for(const i of document.im
          "</script></body>")
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_grader_and_the_student_see_the_colab_figure_and_nothing_runs(tmp_path):
     """Lab 1 graded for a student whose Colab run left a figure and a hostile output in a cell that
