@@ -419,3 +419,17 @@ def test_a_history_thief_graded_for_real_leaves_no_hidden_test_and_no_script(tmp
     assert _hidden_text_in(thief.outputs[0].text, secret) == []  # the kernel's history never held the tests
     assert "text/html" not in autograded  # formgrader sees it inert
     assert "<script>document.title" in (run.workdir / "submitted" / "ladron" / LAB / f"{LAB}.ipynb").read_text()
+
+
+def test_feedback_shows_an_unfinished_answers_error_without_its_traceback(release, tmp_path):
+    executed = copy.deepcopy(release)
+    answer = next(c for c in executed.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"))
+    answer.outputs = [nbformat.v4.new_output(
+        "error", ename="NotImplementedError", evalue="Ejercicio 1.1 sin completar",
+        traceback=["\x1b[31mTraceback (most recent call last)\x1b[0m", "Cell In[5], line 2", "----> 2 raise ...",
+                   "NotImplementedError: Ejercicio 1.1 sin completar"])]
+    path = tmp_path / f"{LAB}.ipynb"
+    nbformat.write(executed, path)
+    html = grading.write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", set()).read_text()
+    assert "NotImplementedError: Ejercicio 1.1 sin completar" in html
+    assert "most recent call last" not in html and "Cell In[5]" not in html

@@ -441,7 +441,8 @@ def feedback_notebook(executed, release, secret: set[str]):
     hidden tests, and a student cell could print them in any encoding (from ``In``, linecache, a
     frame...), so later code cells keep their source and lose their outputs (a note at the top says
     so). Test cells show their released source (no hidden part) and only their verdict, the error's
-    name and message, unless that message repeats a hidden line, even encoded."""
+    name and message, unless that message repeats a hidden line, even encoded; an error in another cell
+    shows its name and message, without the traceback."""
     nb = inert.inert(executed, release)
     released = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
     tests = [i for i, c in enumerate(nb.cells) if judge.is_test(c)]
@@ -452,6 +453,10 @@ def feedback_notebook(executed, release, secret: set[str]):
             cell.outputs = [_verdict(o, secret) for o in cell.get("outputs", []) if o.output_type == "error"]
         elif cell.cell_type == "code" and tests and index > tests[0]:
             cell.outputs = []
+        else:  # an error of the student's own cell (a stub still raising, say): its message, not a traceback
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    out.traceback = [f"{out.get('ename', '')}: {out.get('evalue', '')}"]
         for out in cell.get("outputs", []):  # before any test nothing hidden has run; scrubbed all the same
             if "text" in out:
                 out.text = _scrub(out.text, secret)
