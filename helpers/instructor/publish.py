@@ -8,7 +8,9 @@ import json
 import tomllib
 from pathlib import Path
 
+from .. import course
 from ..course import ROOT, existing_labs, lab_notebook
+from ..data import FER_DEFAULT_ORIGIN, FER_ORIGINS
 from .build import colab_badge, pinned_version, read_notebook, student_package
 from .leaks import LeakError, find_leaks
 
@@ -46,6 +48,24 @@ def _title(lab: str, root: Path) -> str:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return cell.source.splitlines()[0].removeprefix("# ")
     return lab
+
+
+def fer_origins() -> str:
+    """The README's list of ``get_fer2013``'s origins (Markdown), from :data:`helpers.data.FER_ORIGINS`."""
+    lines = [f'- `"{FER_DEFAULT_ORIGIN}"`: `"curso"` si el profesorado dejó un enlace; si no, `"kaggle"`.']
+    lines += [f'- `"{name}"`: {what}.' for name, what in FER_ORIGINS.items()]
+    return "\n".join(lines)
+
+
+def fer_course_note() -> str:
+    """Whether this course has its own copy of FER-2013 (``FER2013_URL``), and what that means for students."""
+    if course.FER2013_URL.strip():
+        return ('El profesorado ha dejado una copia de FER-2013 en el enlace del curso: con `"automático"` (o '
+                '`"curso"`) se descarga de ahí, sin cuenta ni token.')
+    return ('Este curso todavía no tiene un enlace propio para FER-2013, así que `"automático"` usa Kaggle: '
+            'necesitas una cuenta (gratuita) y tu token `kaggle.json` (en kaggle.com: tu perfil → *Settings* → '
+            '*API* → *Create New Token*), que la celda te pide la primera vez. Es una contraseña: no lo compartas '
+            'ni lo pegues en el cuaderno que entregas.')
 
 
 def student_readme(root: Path = ROOT) -> str:
@@ -90,24 +110,20 @@ otras pruebas parecidas.
 
 ## FER-2013 (laboratorios {fer_labs})
 
-MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: hay que
-descargarlo de Kaggle con una cuenta (gratuita).
+MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: cada
+cuaderno que lo usa tiene una celda «Conseguir los datos» que lo trae a Colab. Ejecútala al empezar
+cada sesión (Colab borra sus archivos al cerrarse), después de elegir en `ORIGEN` de dónde sale:
 
-1. Descarga el zip de <https://www.kaggle.com/datasets/msambare/fer2013> y súbelo a tu Google Drive,
-   por ejemplo como `fer2013.zip` en «Mi unidad».
-2. En Colab, en una celda nueva al principio del cuaderno (después de la de preparación):
+{fer_origins()}
 
-   ```python
-   from google.colab import drive
-   drive.mount("/content/drive")
-   !mkdir -p datos/fer2013 && unzip -q -o /content/drive/MyDrive/fer2013.zip -d datos/fer2013
-   ```
+{fer_course_note()}
 
-   Los cuadernos buscan `datos/fer2013/train/<emoción>/*.png` y `datos/fer2013/test/<emoción>/*.png`
-   (o `datos/fer2013/fer2013.csv`). Colab borra `datos/` al cerrar la sesión: repite la celda en cada
-   sesión nueva.
+Sirven las carpetas `train/` y `test/` con una subcarpeta por emoción y las caras como imágenes
+`*.jpg` (así las publica Kaggle) o `*.png`, y el CSV original de la competición, `fer2013.csv`. La
+celda los deja en `datos/fer2013/` (por ejemplo, `datos/fer2013/train/happy/`); si ya están, no
+descarga nada.
 
-## En tu ordenador, sin Colab
+## En tu computadora, sin Colab
 
 Con Python 3.10 o posterior: `pip install {student_package()}`, abre el cuaderno con Jupyter y
 ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
