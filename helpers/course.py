@@ -29,8 +29,20 @@ FER2013_URL = ""
 #: The SHA-256 of that file (``sha256sum fer2013.zip``), checked after each download; empty: not checked.
 FER2013_SHA256 = ""
 
+#: Folder, in the course and in the student distribution, of the models the instructor trained once
+#: (``course checkpoints LAB`` writes ``checkpoints/<lab>/``; ``course publish`` copies it).
+CHECKPOINTS = "checkpoints"
+
 #: Root of the course checkout (holds ``source/``, ``release/``, ``solutions/``).
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkpoint_url(lab: str, name: str) -> str:
+    """The address of ``checkpoints/<lab>/<name>`` in the public repository, at ``REPO_VERSION``."""
+    from urllib.parse import quote
+
+    owner_repo = REPO_URL.removeprefix("https://github.com/").strip("/")
+    return f"https://raw.githubusercontent.com/{owner_repo}/{REPO_VERSION}/{CHECKPOINTS}/{lab}/{quote(name)}"
 
 
 def cache_dir() -> Path:

@@ -131,7 +131,8 @@ ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
 
 
 def student_files(root: Path = ROOT) -> dict[str, bytes]:
-    """Every file of the distribution, by its path in ``DEST``: release notebooks, library, README."""
+    """Every file of the distribution, by its path in ``DEST``: release notebooks, library, README and
+    the models of ``checkpoints/`` (``course checkpoints``), if any."""
     files = {"README.md": student_readme(root).encode(), "pyproject.toml": student_pyproject(root).encode()}
     for lab in existing_labs(root):
         notebook = lab_notebook("release", lab, root)
@@ -139,6 +140,10 @@ def student_files(root: Path = ROOT) -> dict[str, bytes]:
             raise FileNotFoundError(f"Falta {notebook}: ejecuta primero `course build`.")
         files.update({f"release/{lab}/{p.name}": p.read_bytes()
                       for p in sorted(notebook.parent.iterdir()) if p.is_file()})
+    checkpoints = Path(root) / course.CHECKPOINTS  # the models the instructor trained (course checkpoints)
+    if checkpoints.is_dir():
+        files.update({p.relative_to(root).as_posix(): p.read_bytes()
+                      for p in sorted(checkpoints.rglob("*")) if p.is_file()})
     library = root / "helpers"
     for path in sorted(library.rglob("*.py")):
         relative = path.relative_to(library)
