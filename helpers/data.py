@@ -405,8 +405,8 @@ def mount_drive() -> bool:
         return True
     if not in_colab():
         return False
-    from google.colab import drive
     try:
+        from google.colab import drive
         drive.mount(str(COLAB_DRIVE))
     except Exception as error:  # the student closed the permission window, or Drive did not answer
         print(f"No se pudo montar Google Drive ({type(error).__name__}: {error}).")

@@ -226,3 +226,10 @@ def test_in_smoke_progress_is_temporary_and_drive_is_never_touched(colab, monkey
     first, second = data.progress_folder("lab5"), data.progress_folder("lab5")
     assert first.is_dir() and second.is_dir() and first != second and colab.mounted == []
     assert not (colab.content / "drive").exists()
+
+
+def test_a_colab_without_the_drive_module_falls_back_to_the_session_folder(colab, full_profile, monkeypatch, capsys):
+    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    del sys.modules["google.colab"].drive
+    assert data.progress_folder("lab5") == full_profile / "lab5"
+    assert "No se pudo montar Google Drive (ImportError" in capsys.readouterr().out
