@@ -370,6 +370,32 @@ GPU_HELP = ("No hay GPU: este cuaderno entrenará en la CPU y tardará muchísim
             "ejecutar el cuaderno desde el principio. Si Colab dice que no quedan GPU libres, inténtalo más tarde.")
 
 
+class SinGPU(Exception):
+    """The lab needs a GPU and the full profile found none. Jupyter and Colab show only its message."""
+
+    def _render_traceback_(self):
+        return [str(self)]
+
+
+GPU_REQUIRED = ("Este laboratorio necesita una GPU y este entorno no tiene ninguna: en la CPU, entrenar sus "
+                "modelos llevaría días. En Colab, abre el menú Entorno de ejecución → Cambiar tipo de entorno de "
+                "ejecución, elige «GPU T4», guarda y vuelve a ejecutar el cuaderno desde el principio (Entorno de "
+                "ejecución → Ejecutar todas). Si Colab dice que no quedan GPU libres, inténtalo más tarde.")
+
+
+def require_gpu(p=None) -> None:
+    """Stop with :class:`SinGPU` (Spanish, no traceback) in the full profile without CUDA.
+
+    Smoke (grading, CI) and the full profile's dry run (``COURSE_MAX_STEPS``) run on the CPU on
+    purpose, so they pass.
+    """
+    from .runtime import profile
+
+    p = p or profile()
+    if p.name == "full" and p.dry_run_steps is None and p.device.type != "cuda":
+        raise SinGPU(GPU_REQUIRED)
+
+
 def check_gpu(p=None) -> bool:
     """With real data (profile ``full``) and no CUDA, print in Spanish how to turn on Colab's GPU.
 

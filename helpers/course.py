@@ -21,8 +21,28 @@ REPO_URL = "https://github.com/dl-curso-es/laboratorios"
 #: itself inside the notebooks it holds).
 REPO_VERSION = "v1.0"
 
+#: Where students download FER-2013 with ``get_fer2013("curso")`` (the notebooks' default origin when
+#: set): the instructor's copy of Kaggle's ``msambare/fer2013`` zip (or of ``fer2013.csv``), at any
+#: ``https://`` address or as a Google Drive file shared with "anyone with the link" (its sharing link
+#: works as is). Empty: the notebooks say so and fall back to Kaggle.
+FER2013_URL = ""
+#: The SHA-256 of that file (``sha256sum fer2013.zip``), checked after each download; empty: not checked.
+FER2013_SHA256 = ""
+
+#: Folder, in the course and in the student distribution, of the models the instructor trained once
+#: (``course checkpoints LAB`` writes ``checkpoints/<lab>/``; ``course publish`` copies it).
+CHECKPOINTS = "checkpoints"
+
 #: Root of the course checkout (holds ``source/``, ``release/``, ``solutions/``).
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkpoint_url(lab: str, name: str) -> str:
+    """The address of ``checkpoints/<lab>/<name>`` in the public repository, at ``REPO_VERSION``."""
+    from urllib.parse import quote
+
+    owner_repo = REPO_URL.removeprefix("https://github.com/").strip("/")
+    return f"https://raw.githubusercontent.com/{owner_repo}/{REPO_VERSION}/{CHECKPOINTS}/{lab}/{quote(name)}"
 
 
 def cache_dir() -> Path:

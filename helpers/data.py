@@ -2,7 +2,9 @@
 and a tensor-resident loader that batches, shuffles and augments on the device."""
 import hashlib
 import os
+import re
 import shutil
+import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -11,7 +13,7 @@ import numpy as np
 import torch
 from torchvision import datasets, transforms
 
-from . import standins
+from . import course, standins
 from .runtime import profile
 
 FER_CLASSES = standins.FER_CLASSES
@@ -381,39 +383,193 @@ def _colab_files():
     try:
         from google.colab import files
     except ImportError:
-        raise CourseDataError("Subir archivos o usar Drive solo funciona en Google Colab. En tu ordenador, "
+        raise CourseDataError("Subir archivos o usar Drive solo funciona en Google Colab. En tu computadora, "
                               "descomprime FER-2013 a mano y llama a install_fer2013(ruta).") from None
     return files
 
 
-def get_fer2013(origin: str = "kaggle", drive_path: str = "MyDrive/fer2013.zip", root=None) -> Path:
+def in_colab() -> bool:
+    """True inside Google Colab (its ``google.colab`` package can be imported)."""
+    try:
+        import google.colab  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def mount_drive() -> bool:
+    """Mount the student's Google Drive at :data:`COLAB_DRIVE` (Colab asks for permission once).
+
+    Returns whether ``MyDrive`` is there afterwards. Outside Colab it does nothing and returns
+    ``False``; if the student refuses or the mount fails, it says so in Spanish and returns ``False``.
+    """
+    if (COLAB_DRIVE / "MyDrive").is_dir():
+        return True
+    if not in_colab():
+        return False
+    try:
+        from google.colab import drive
+        drive.mount(str(COLAB_DRIVE))
+    except Exception as error:  # the student closed the permission window, or Drive did not answer
+        print(f"No se pudo montar Google Drive ({type(error).__name__}: {error}).")
+        return False
+    return (COLAB_DRIVE / "MyDrive").is_dir()
+
+
+#: Where the labs keep progress in the student's Drive: ``MyDrive/dl-curso/<lab>``.
+DRIVE_PROGRESS = Path("MyDrive") / "dl-curso"
+_temporary_folders = []  # kept alive until the kernel ends, then deleted
+
+
+def progress_folder(lab: str, drive: bool = True) -> Path:
+    """The folder where ``lab`` saves weights and results that must outlive a Colab session.
+
+    ``COURSE_PROGRESS``, when set (by ``course checkpoints``), names the folder. In Colab with ``drive`` true it mounts Google Drive (see :func:`mount_drive`) and returns
+    ``MyDrive/dl-curso/<lab>``; without Drive, ``<work_root>/<lab>``, which Colab deletes when the
+    session ends. In smoke (grading, CI) it is a temporary folder, deleted when the kernel ends, so a
+    graded notebook never reuses anything and never touches Drive. The folder exists on return.
+    """
+    p = profile()
+    if os.environ.get("COURSE_PROGRESS"):  # ``course checkpoints``: the instructor's run writes there
+        folder = Path(os.environ["COURSE_PROGRESS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    if p.is_smoke:
+        _temporary_folders.append(tempfile.TemporaryDirectory())
+        return Path(_temporary_folders[-1].name)
+    if drive and mount_drive():
+        folder = COLAB_DRIVE / DRIVE_PROGRESS / lab
+        where = "en tu Google Drive: sobrevive al cierre de la sesión"
+    else:
+        folder = p.work_root / lab
+        where = ("fuera de Drive: Colab lo borra al cerrar la sesión" if in_colab()
+                 else "en esta máquina")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"El progreso de {lab} se guarda en {folder} ({where}).")
+    return folder
+
+
+#: The ways ``get_fer2013`` can bring FER-2013 to Colab, each with the line the notebook and the
+#: students' README say about it (one place: both are checked against this).
+FER_ORIGINS = {
+    "curso": "lo descarga del enlace que dejó el profesorado (sin cuenta ni token)",
+    "kaggle": f"lo descarga de Kaggle ({FER_KAGGLE_DATASET}) con tu cuenta y tu token kaggle.json",
+    "drive": "copia el zip (o la carpeta, o fer2013.csv) que guardaste en tu Google Drive",
+    "subir": "sube el zip (o fer2013.csv) desde tu computadora",
+}
+#: ``get_fer2013``'s default: ``"curso"`` when the instructor set ``FER2013_URL``, else ``"kaggle"``.
+FER_DEFAULT_ORIGIN = "automático"
+
+
+def default_fer_origin() -> str:
+    """``"curso"`` if the instructor set :data:`helpers.course.FER2013_URL`, otherwise ``"kaggle"``."""
+    return "curso" if course.FER2013_URL.strip() else "kaggle"
+
+
+def _direct_url(url: str) -> str:
+    """A Google Drive sharing link (``drive.google.com/file/d/ID/...``) as its direct download; others as given."""
+    match = re.match(r"https://drive\.google\.com/(?:file/d/|open\?id=)([\w-]+)", url)
+    return f"https://drive.usercontent.google.com/download?id={match[1]}&export=download&confirm=t" if match else url
+
+
+def _archive_suffix(path: Path) -> str:
+    """The suffix :func:`install_fer2013` needs for ``path``, read from its first bytes."""
+    with path.open("rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK"):
+        return ".zip"
+    if head.startswith(b"\x1f\x8b"):
+        return ".tar.gz"
+    if head[257:262] == b"ustar":
+        return ".tar"
+    if head.lstrip().lower().startswith(b"emotion"):
+        return ".csv"
+    if head.lstrip().lower().startswith((b"<!doctype", b"<html")):
+        raise CourseDataError("El enlace del curso para FER-2013 devolvió una página web, no un archivo: si es de "
+                              "Google Drive, el archivo debe estar compartido con «Cualquier persona con el "
+                              "enlace». Avisa al profesorado y, mientras tanto, usa ORIGEN = \"kaggle\".")
+    raise CourseDataError("Lo que se descargó del enlace del curso no es un zip, un tar ni fer2013.csv. Avisa al "
+                          "profesorado y, mientras tanto, usa ORIGEN = \"kaggle\".")
+
+
+def download_fer2013(url: str, root=None) -> Path:
+    """Download FER-2013 from ``url`` (showing a progress bar), check it and install it; return its folder.
+
+    ``url`` may be any ``http(s)://`` or ``file://`` address of a zip, a tar or ``fer2013.csv``, or a
+    Google Drive sharing link. When :data:`helpers.course.FER2013_SHA256` is set, the download must
+    have that SHA-256. Raises :class:`CourseDataError`, in Spanish, when it cannot.
+    """
+    import urllib.error
+    import urllib.request
+
+    from tqdm.auto import tqdm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "descarga"
+        digest = hashlib.sha256()
+        try:
+            with urllib.request.urlopen(_direct_url(url.strip()), timeout=60) as response, target.open("wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc="FER-2013") as bar:
+                    while chunk := response.read(1 << 20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise CourseDataError(f"No se pudo descargar FER-2013 del enlace del curso ({url}): {error}. Comprueba "
+                                  "la conexión y vuelve a ejecutar la celda; si sigue fallando, avisa al profesorado "
+                                  "y usa otro ORIGEN.") from None
+        expected = course.FER2013_SHA256.strip().lower()
+        if expected and digest.hexdigest() != expected:
+            raise CourseDataError("El archivo descargado del enlace del curso no es el que indicó el profesorado "
+                                  "(su SHA-256 no coincide): la descarga se cortó o el archivo cambió. Vuelve a "
+                                  "ejecutar la celda; si sigue fallando, avisa al profesorado.")
+        archive = target.rename(target.with_name("fer2013" + _archive_suffix(target)))
+        return install_fer2013(archive, root)
+
+
+def get_fer2013(origin: str = FER_DEFAULT_ORIGIN, drive_path: str = "MyDrive/fer2013.zip", root=None) -> Path:
     """In Colab, fetch FER-2013 once and install it for :func:`load_fer2013`; return the ``fer2013`` folder.
 
-    ``origin`` is ``"subir"`` (upload a zip or ``fer2013.csv`` from this computer), ``"drive"`` (copy
-    ``drive_path``, relative to ``/content/drive``, from Google Drive) or ``"kaggle"`` (download
-    ``msambare/fer2013`` with the student's own ``kaggle.json`` token, uploaded when missing). Does
-    nothing when the data are already there.
+    ``origin`` is one of :data:`FER_ORIGINS`: ``"curso"`` (download :data:`helpers.course.FER2013_URL`,
+    see :func:`download_fer2013`), ``"kaggle"`` (download ``msambare/fer2013`` with the student's own
+    ``kaggle.json`` token, uploaded when missing), ``"drive"`` (copy ``drive_path``, relative to
+    ``/content/drive``, from Google Drive) or ``"subir"`` (upload a zip or ``fer2013.csv`` from this
+    computer); ``"automático"`` (the default) picks :func:`default_fer_origin`. Does nothing when the
+    data are already there.
     """
-    if origin not in ("subir", "drive", "kaggle"):
-        raise ValueError(f"origin debe ser 'subir', 'drive' o 'kaggle', no {origin!r}.")
+    if origin not in (*FER_ORIGINS, FER_DEFAULT_ORIGIN):
+        choices = ", ".join(f"'{o}'" for o in (FER_DEFAULT_ORIGIN, *FER_ORIGINS))
+        raise ValueError(f"origin debe ser uno de {choices}; no {origin!r}.")
     try:
         print(f"FER-2013 ya está en {_fer_root(root)} (formato {fer_layout(root)}): no hace falta descargarlo.")
         return _fer_root(root)
     except CourseDataError:
         pass
-    if origin == "subir":
-        print("Elige el zip de FER-2013 (o fer2013.csv) en tu ordenador; puede tardar unos minutos.")
+    if origin == FER_DEFAULT_ORIGIN:
+        origin = default_fer_origin()
+        if origin == "kaggle":
+            print("El profesorado no ha dejado un enlace del curso para FER-2013 (FER2013_URL), así que se usa "
+                  "Kaggle. Si prefieres, elige ORIGEN = \"drive\" o \"subir\".")
+    if origin == "curso":
+        if not course.FER2013_URL.strip():
+            raise CourseDataError("El profesorado no ha dejado un enlace del curso para FER-2013 (FER2013_URL está "
+                                  "vacío). Elige otro ORIGEN: \"kaggle\", \"drive\" o \"subir\".")
+        print("Descargando FER-2013 del enlace del curso.")
+        download_fer2013(course.FER2013_URL, root)
+    elif origin == "subir":
+        print("Elige el zip de FER-2013 (o fer2013.csv) en tu computadora; puede tardar unos minutos.")
         for name in _colab_files().upload():
             install_fer2013(Path(name), root)
             Path(name).unlink()
     elif origin == "drive":
         _colab_files()
-        from google.colab import drive
-        drive.mount(str(COLAB_DRIVE))
+        if not mount_drive():
+            raise CourseDataError("No se pudo montar tu Google Drive: vuelve a ejecutar la celda y acepta el permiso, "
+                                  "o elige otro ORIGEN.")
         install_fer2013(COLAB_DRIVE / drive_path, root)
     else:
         import subprocess
-        import tempfile
         token = Path.home() / ".kaggle" / "kaggle.json"
         if not token.exists():
             print("Sube tu kaggle.json (en kaggle.com: tu perfil → Settings → API → Create New Token).")
@@ -433,6 +589,36 @@ def get_fer2013(origin: str = "kaggle", drive_path: str = "MyDrive/fer2013.zip",
     folder = _fer_root(root)
     print(f"FER-2013 listo en {folder} (formato {fer_layout(root)}).")
     return folder
+
+
+def course_checkpoint(lab: str, names, dest, url=course.checkpoint_url) -> list[Path]:
+    """Download into ``dest`` the files ``names`` of ``lab`` that the instructor trained and published
+    (``course checkpoints``), unless ``dest`` already has them; return the files now in ``dest``.
+
+    ``url(lab, name)`` gives each file's address. Nothing is downloaded in smoke (grading, CI). If a
+    file cannot be downloaded (the instructor published none, or there is no connection), it says so
+    in Spanish and returns what there is: the notebook then trains that model itself.
+    """
+    import urllib.error
+    import urllib.request
+
+    dest = Path(dest)
+    if profile().is_smoke:
+        return [dest / n for n in names if (dest / n).exists()]
+    for name in names:
+        target = dest / name
+        if target.exists():
+            continue
+        partial = target.with_name(target.name + ".descargando")
+        try:
+            with urllib.request.urlopen(url(lab, name), timeout=60) as response, partial.open("wb") as out:
+                shutil.copyfileobj(response, out)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            partial.unlink(missing_ok=True)
+            print(f"No se pudo descargar {name} de los modelos del curso ({error}): este modelo se entrenará aquí.")
+            break
+        partial.replace(target)
+    return [dest / n for n in names if (dest / n).exists()]
 
 
 # --- tensor-resident loading --------------------------------------------------------------------

@@ -49,17 +49,27 @@ def plot_losses(curves: dict, window: int = 60):
     return fig
 
 
-def plot_histories(histories: dict, val_label: str = "validación"):
-    """Loss and accuracy per epoch, training and validation, one panel pair per :class:`History`;
-    ``val_label`` names the second curve (``"prueba"`` where a lab measures on its test set)."""
-    fig, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6.5), squeeze=False)
+def plot_histories(histories: dict, val_label: str = "validación", same_scale: bool = False,
+                   mark_best: bool = False):
+    """Loss and accuracy per epoch, training and validation, one panel pair per :class:`History`.
+
+    ``val_label`` names the second curve (``"prueba"`` where a lab measures on its test set);
+    ``same_scale`` gives every panel of a row the same vertical axis, so that models can be compared
+    at a glance; ``mark_best`` draws a dotted vertical line at each model's best validation accuracy,
+    the epoch whose weights ``fit`` keeps (after it, validation stops improving: overfitting).
+    """
+    fig, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6.5), squeeze=False,
+                             sharey="row" if same_scale else False)
     for col, (name, h) in enumerate(histories.items()):
         epochs = np.arange(1, len(h.train_loss) + 1)
+        best = int(np.argmax(h.val_acc)) + 1 if h.val_acc else None
         for row, (metric, label) in enumerate((("loss", "pérdida"), ("acc", "exactitud"))):
             ax = axes[row, col]
             ax.plot(epochs, getattr(h, f"train_{metric}"), "o-", label="entrenamiento")
             if getattr(h, f"val_{metric}"):
                 ax.plot(epochs, getattr(h, f"val_{metric}"), "s--", label=val_label)
+            if mark_best and best is not None:
+                ax.axvline(best, color="gray", linestyle=":", label=f"mejor validación (época {best})")
             ax.set_title(f"{name}: {label}")
             ax.set_xlabel("época")
             ax.grid(alpha=0.3)

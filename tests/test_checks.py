@@ -77,6 +77,24 @@ def test_check_gpu_explains_in_spanish_only_in_full_without_cuda(capsys):
     assert checks.check_gpu(full_on_gpu) and capsys.readouterr().out == ""
 
 
+def test_require_gpu_stops_the_full_profile_without_cuda_with_a_spanish_message_and_no_traceback(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("NBGRADER_EXECUTION", "COURSE_MAX_STEPS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    with pytest.raises(checks.SinGPU) as stopped:
+        checks.require_gpu()
+    message = str(stopped.value)
+    assert "Entorno de ejecución → Cambiar tipo de entorno de ejecución" in message and "«GPU T4»" in message
+    assert stopped.value._render_traceback_() == [message]  # what Jupyter and Colab show: the message alone
+    monkeypatch.setenv("COURSE_MAX_STEPS", "2")  # the full profile's dry run (CI) runs on the CPU on purpose
+    checks.require_gpu()
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")  # and so does grading
+    checks.require_gpu()
+    full_on_gpu = dataclasses.replace(profile(), name="full", device=torch.device("cuda"), dry_run_steps=None)
+    checks.require_gpu(full_on_gpu)
+
+
 def test_messages_name_the_result_or_the_model_when_no_name_is_given():
     frozen = torch.nn.Linear(3, 2)
     frozen.weight.requires_grad_(False)

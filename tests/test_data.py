@@ -319,9 +319,9 @@ def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_c
     assert "ya está" in capsys.readouterr().out
     with pytest.raises(data.CourseDataError) as error:
         data.get_fer2013("subir", root=tmp_path)
-    assert str(error.value) == ("Subir archivos o usar Drive solo funciona en Google Colab. En tu ordenador, "
+    assert str(error.value) == ("Subir archivos o usar Drive solo funciona en Google Colab. En tu computadora, "
                                 "descomprime FER-2013 a mano y llama a install_fer2013(ruta).")
-    with pytest.raises(ValueError, match="'subir', 'drive' o 'kaggle'"):
+    with pytest.raises(ValueError, match="'automático', 'curso', 'kaggle', 'drive', 'subir'; no 'correo'"):
         data.get_fer2013("correo", root=tmp_path)
 
 

@@ -5,6 +5,7 @@ import stat
 import sys
 import types
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,15 @@ def colab(monkeypatch, tmp_path):
 
     colab_module = types.ModuleType("google.colab")
     colab_module.files = types.SimpleNamespace(upload=upload)
-    colab_module.drive = types.SimpleNamespace(mount=state.mounted.append)
+    def mount(path):  # what the student keeps in Drive (state.drive, by path) appears once mounted
+        state.mounted.append(path)
+        for name, body in state.drive.items():
+            (Path(path) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(path) / name).write_bytes(body)
+        (Path(path) / "MyDrive").mkdir(parents=True, exist_ok=True)
+
+    state.drive = {}
+    colab_module.drive = types.SimpleNamespace(mount=mount)
     google = types.ModuleType("google")
     google.colab = colab_module
     monkeypatch.setitem(sys.modules, "google", google)
@@ -51,7 +60,7 @@ def test_an_uploaded_zip_is_installed_then_deleted_and_not_asked_for_again(colab
     assert folder == colab.root / "fer2013" and data.fer_layout(colab.root) == "csv"
     assert list(colab.content.iterdir()) == []  # the uploaded zip is not left in /content
     assert capsys.readouterr().out.splitlines() == [
-        "Elige el zip de FER-2013 (o fer2013.csv) en tu ordenador; puede tardar unos minutos.",
+        "Elige el zip de FER-2013 (o fer2013.csv) en tu computadora; puede tardar unos minutos.",
         f"FER-2013 listo en {folder} (formato csv)."]
     assert data.get_fer2013("subir", root=colab.root) == folder  # nothing left to upload: not asked
     assert f"FER-2013 ya está en {folder} (formato csv)" in capsys.readouterr().out
@@ -59,8 +68,7 @@ def test_an_uploaded_zip_is_installed_then_deleted_and_not_asked_for_again(colab
 
 def test_drive_is_mounted_and_the_zip_copied_from_it(colab, fer_zip, monkeypatch):
     monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
-    (colab.content / "drive" / "MyDrive").mkdir(parents=True)
-    (colab.content / "drive" / "MyDrive" / "fer2013.zip").write_bytes(fer_zip)
+    colab.drive["MyDrive/fer2013.zip"] = fer_zip
     assert data.get_fer2013("drive", root=colab.root) == colab.root / "fer2013"
     assert colab.mounted == [str(colab.content / "drive")] and data.fer_layout(colab.root) == "csv"
     with pytest.raises(data.CourseDataError, match="No existe .*otra/carpeta.zip"):
@@ -114,3 +122,114 @@ def test_a_refused_kaggle_download_says_so_in_spanish(colab, kaggle):
                                                    r"¿Es correcto tu kaggle.json\?$"):
         data.get_fer2013("kaggle", root=colab.root)
     assert not (colab.root / "fer2013").exists()
+
+
+# --- the instructor's copy: helpers.course.FER2013_URL ------------------------------------------
+
+@pytest.fixture
+def course_copy(tmp_path, monkeypatch, fer_zip):
+    """The instructor's copy of FER-2013 as a file:// address without a suffix (as a Drive download
+    is), set as the course's FER2013_URL."""
+    copy = tmp_path / "servidor" / "descarga"
+    copy.parent.mkdir()
+    copy.write_bytes(fer_zip)
+    monkeypatch.setattr(data.course, "FER2013_URL", copy.as_uri())
+    return copy
+
+
+def test_with_the_course_url_set_it_is_the_default_and_downloads_with_a_progress_bar(colab, course_copy, capsys):
+    folder = data.get_fer2013(root=colab.root)
+    out, err = capsys.readouterr()
+    assert folder == colab.root / "fer2013" and data.fer_layout(colab.root) == "csv"
+    assert "Descargando FER-2013 del enlace del curso." in out and "Kaggle" not in out
+    assert "FER-2013" in err and "100%" in err  # tqdm's bar, on stderr
+    assert data.default_fer_origin() == "curso"
+
+
+def test_without_the_course_url_the_default_says_so_and_the_course_origin_refuses(colab, monkeypatch):
+    monkeypatch.setattr(data.course, "FER2013_URL", "")
+    assert data.default_fer_origin() == "kaggle"
+    with pytest.raises(data.CourseDataError, match=r"no ha dejado un enlace del curso.*\"kaggle\", \"drive\" o "
+                                                   r"\"subir\""):
+        data.get_fer2013("curso", root=colab.root)
+    assert not (colab.root / "fer2013").exists()
+
+
+def test_a_download_with_another_checksum_is_refused_and_the_right_one_installed(colab, course_copy, monkeypatch):
+    import hashlib
+
+    monkeypatch.setattr(data.course, "FER2013_SHA256", "0" * 64)
+    with pytest.raises(data.CourseDataError, match="SHA-256 no coincide"):
+        data.get_fer2013("curso", root=colab.root)
+    assert not (colab.root / "fer2013").exists()
+    monkeypatch.setattr(data.course, "FER2013_SHA256", hashlib.sha256(course_copy.read_bytes()).hexdigest().upper())
+    assert data.get_fer2013("curso", root=colab.root) == colab.root / "fer2013"
+
+
+def test_a_web_page_or_a_dead_link_instead_of_the_file_fails_in_spanish(colab, course_copy, monkeypatch):
+    course_copy.write_bytes(b"<!DOCTYPE html><html><body>Google Drive - Virus scan warning</body></html>")
+    with pytest.raises(data.CourseDataError, match="devolvió una página web.*Cualquier persona con el enlace"):
+        data.get_fer2013("curso", root=colab.root)
+    monkeypatch.setattr(data.course, "FER2013_URL", (course_copy.parent / "no-existe.zip").as_uri())
+    with pytest.raises(data.CourseDataError, match="No se pudo descargar FER-2013 del enlace del curso"):
+        data.get_fer2013("curso", root=colab.root)
+    assert not (colab.root / "fer2013").exists()
+
+
+def test_a_drive_sharing_link_becomes_its_direct_download():
+    link = "https://drive.google.com/file/d/1AbC-d_9/view?usp=sharing"
+    assert data._direct_url(link) == "https://drive.usercontent.google.com/download?id=1AbC-d_9&export=download&confirm=t"
+    assert data._direct_url("https://ejemplo.org/fer2013.zip") == "https://ejemplo.org/fer2013.zip"
+
+
+def test_an_unknown_origin_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="'automático', 'curso', 'kaggle', 'drive', 'subir'"):
+        data.get_fer2013("dropbox")
+
+
+# --- where lab 5 keeps its progress -------------------------------------------------------------
+
+@pytest.fixture
+def full_profile(monkeypatch, tmp_path):
+    for name in ("NBGRADER_EXECUTION", "COURSE_MAX_STEPS", "COURSE_WORK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "datos"))
+    return tmp_path / "datos"
+
+
+def test_in_colab_progress_goes_to_drive_which_is_mounted_by_default(colab, full_profile, monkeypatch, capsys):
+    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    folder = data.progress_folder("lab5")
+    assert folder == colab.content / "drive" / "MyDrive" / "dl-curso" / "lab5" and folder.is_dir()
+    assert colab.mounted == [str(colab.content / "drive")]
+    assert "sobrevive al cierre de la sesión" in capsys.readouterr().out
+    assert data.progress_folder("lab5") == folder and len(colab.mounted) == 1  # mounted once
+
+
+def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab, full_profile, monkeypatch, capsys):
+    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    assert data.progress_folder("lab5", drive=False) == full_profile / "lab5" and colab.mounted == []
+    assert "Colab lo borra al cerrar la sesión" in capsys.readouterr().out
+
+    def refuse(path):
+        raise ValueError("mount failed")
+
+    monkeypatch.setattr(sys.modules["google.colab"].drive, "mount", refuse)
+    assert data.progress_folder("lab5") == full_profile / "lab5"
+    assert "No se pudo montar Google Drive (ValueError: mount failed)" in capsys.readouterr().out
+
+
+def test_in_smoke_progress_is_temporary_and_drive_is_never_touched(colab, monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    first, second = data.progress_folder("lab5"), data.progress_folder("lab5")
+    assert first.is_dir() and second.is_dir() and first != second and colab.mounted == []
+    assert not (colab.content / "drive").exists()
+
+
+def test_a_colab_without_the_drive_module_falls_back_to_the_session_folder(colab, full_profile, monkeypatch, capsys):
+    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    del sys.modules["google.colab"].drive
+    assert data.progress_folder("lab5") == full_profile / "lab5"
+    assert "No se pudo montar Google Drive (ImportError" in capsys.readouterr().out

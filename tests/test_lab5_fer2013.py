@@ -4,7 +4,7 @@ import nbformat
 import pytest
 import torch
 
-from helpers import budgets
+from helpers import budgets, models  # noqa: F401 (models sets TORCHINDUCTOR_CACHE_DIR on import: here, not in a test)
 from helpers.course import lab_notebook
 from fixture_scope import shared
 
@@ -98,3 +98,26 @@ def test_the_smoke_budget_models_run_and_output_seven_classes(key):
     with torch.no_grad():
         for m in models:
             assert m.eval()(torch.rand(2, 1, 48, 48)).shape == (2, 7)
+
+
+def _first_code_after_setup(nb):
+    """Lab 5's imports cell: the first code cell after the setup cell, the one that checks the GPU."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return code[1].source
+
+
+@pytest.mark.parametrize("folder", ["source", "release"])
+def test_the_full_profile_without_a_gpu_stops_at_the_imports_cell_in_spanish(folder, monkeypatch):
+    from helpers import checks
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("NBGRADER_EXECUTION", "COURSE_MAX_STEPS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    nb = nbformat.read(str(lab_notebook(folder, "lab5_fer2013")), as_version=4)
+    with pytest.raises(checks.SinGPU, match="GPU T4"):
+        exec(_first_code_after_setup(nb), {})
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")  # grading runs the same cell on the CPU
+    namespace = {}
+    exec(_first_code_after_setup(nb), namespace)
+    assert namespace["presupuesto"] == budgets.fer_budget()

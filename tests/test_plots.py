@@ -95,6 +95,22 @@ def test_plot_histories_shows_validation_only_when_recorded():
     assert "A" in loss_a.get_title() and "B" in acc_b.get_title()
 
 
+def test_plot_histories_can_share_each_rows_scale_and_mark_the_best_validation_epoch():
+    overfits = History(train_loss=[2, 1, 0.5, 0.2], train_acc=[0.3, 0.5, 0.7, 0.9],
+                       val_loss=[2, 1.5, 1.7, 2.0], val_acc=[0.3, 0.45, 0.40, 0.38])
+    steady = History(train_loss=[20, 10], train_acc=[0.1, 0.2], val_loss=[21, 11], val_acc=[0.1, 0.25])
+    fig = plots.plot_histories({"A": overfits, "B": steady}, same_scale=True, mark_best=True)
+    loss_a, loss_b, acc_a, acc_b = fig.axes
+    assert loss_a.get_ylim() == loss_b.get_ylim() and acc_a.get_ylim() == acc_b.get_ylim()
+    marks = [line for line in acc_a.get_lines() if line.get_linestyle() == ":"]
+    assert [list(m.get_xdata()) for m in marks] == [[2, 2]]  # the best validation accuracy is at epoch 2
+    assert "mejor validación (época 2)" in [t.get_text() for t in acc_a.get_legend().get_texts()]
+    assert [list(m.get_xdata()) for m in loss_b.get_lines() if m.get_linestyle() == ":"] == [[2, 2]]
+    plain = plots.plot_histories({"A": overfits, "B": steady})
+    assert plain.axes[0].get_ylim() != plain.axes[1].get_ylim()
+    assert not [line for ax in plain.axes for line in ax.get_lines() if line.get_linestyle() == ":"]
+
+
 def test_show_mistakes_titles_only_the_wrong_predictions():
     imgs = torch.rand(6, 1, 8, 8)
     fig = plots.show_mistakes(imgs, torch.tensor([0, 1, 1, 0, 0, 0]), torch.tensor([0, 0, 1, 1, 0, 0]), ["x", "y"])

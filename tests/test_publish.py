@@ -1,4 +1,5 @@
 """``course publish``: the student distribution holds what students need, and never the key."""
+import re
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import tomllib
 import nbformat
 import pytest
 
+from helpers import course, data
 from helpers.course import REPO_URL, REPO_VERSION, ROOT, existing_labs, lab_notebook
 from helpers.instructor import build, cli, leaks, publish
 
@@ -83,6 +85,32 @@ def test_student_readme_opens_every_lab_and_explains_submission_and_fer(publishe
         assert build.colab_url(lab) in readme
     for words in ("Guardar una copia en Drive", "Descargar .ipynb", "datos/fer2013/train", REPO_VERSION):
         assert words in readme
+
+
+def _origins(text: str) -> set[str]:
+    """The origins a text lists, one per bullet: ``- `"kaggle"`: ...``."""
+    return set(re.findall(r'^- `"([^"`]+)"`', text, re.M))
+
+
+def _file_formats(text: str) -> set[str]:
+    """The file names and patterns a text promises: `*.jpg`, `fer2013.csv`..."""
+    return set(re.findall(r"`(\*\.\w+|fer2013\.csv)`", text))
+
+
+@pytest.mark.parametrize("url", ["", "https://ejemplo.org/curso/fer2013.zip"])
+def test_the_student_readme_and_lab5_say_the_same_about_getting_fer2013(url, monkeypatch):
+    monkeypatch.setattr(course, "FER2013_URL", url)
+    readme = publish.student_readme()
+    section = readme[readme.index("## FER-2013"):]
+    section = section[:section.index("\n## ")]
+    nb = build.read_notebook(lab_notebook("release", "lab5_fer2013"))
+    told = next(c.source for c in nb.cells if c.cell_type == "markdown" and "### Conseguir los datos" in c.source)
+    run = next(c.source for c in nb.cells if c.cell_type == "code" and "get_fer2013(ORIGEN" in c.source)
+    assert _origins(section) == _origins(told) == {data.FER_DEFAULT_ORIGIN, *data.FER_ORIGINS}
+    assert _file_formats(section) == _file_formats(told) == {"*.jpg", "*.png", "fer2013.csv"}  # Kaggle's are JPG
+    assert re.search(r'^ORIGEN = "([^"]+)"', run, re.M)[1] == data.FER_DEFAULT_ORIGIN
+    with_url = "se descarga de ahí, sin cuenta ni token" in section
+    assert with_url == bool(url) and ("todavía no tiene un enlace propio" in section) == (not url)
 
 
 @pytest.mark.parametrize("version", ["main", "master", "v1.0-dev", "1.0", ""])

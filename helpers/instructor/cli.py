@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import build, export, grading, publish
+from . import build, checkpoints, export, grading, publish
 from ..course import LABS, ROOT, existing_labs
 
 
@@ -67,6 +67,14 @@ def cmd_publish(args) -> None:
     print("\n".join(changes) if changes else "Nada que cambiar.")
     print(f"Distribución del alumnado en {args.dest}: súbela al repositorio público con el tag "
           f"{build.pinned_version()}.")
+
+
+def cmd_checkpoints(args) -> None:
+    start = time.perf_counter()
+    files = checkpoints.make_checkpoints(args.lab, timeout=args.cell_timeout)
+    print("\n".join(f"escrito {f.relative_to(ROOT) if f.is_relative_to(ROOT) else f}" for f in files))
+    print(f"{args.lab}: {len(files)} archivos en {time.perf_counter() - start:.0f} s. `course publish` los incluye "
+          "en la distribución del alumnado.")
 
 
 def main(argv=None) -> int:
@@ -132,6 +140,13 @@ def main(argv=None) -> int:
                                        "sin nada de la clave")
     p.add_argument("dest", metavar="DEST", help="carpeta de destino: vacía, nueva o una publicación anterior")
     p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("checkpoints", help="entrena una vez los modelos de un laboratorio (en tu GPU, perfil full) y "
+                                           "los deja en checkpoints/ para que el alumnado pueda cargarlos")
+    p.add_argument("lab", choices=checkpoints.LABS_WITH_CHECKPOINTS, metavar="LAB")
+    p.add_argument("--cell-timeout", type=int, default=None,
+                   help="segundos máximos por celda (por defecto, sin límite: entrenar lleva tiempo)")
+    p.set_defaults(func=cmd_checkpoints)
 
     args = parser.parse_args(argv)
     try:

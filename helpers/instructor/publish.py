@@ -8,7 +8,9 @@ import json
 import tomllib
 from pathlib import Path
 
+from .. import course
 from ..course import ROOT, existing_labs, lab_notebook
+from ..data import FER_DEFAULT_ORIGIN, FER_ORIGINS
 from .build import colab_badge, pinned_version, read_notebook, student_package
 from .leaks import LeakError, find_leaks
 
@@ -46,6 +48,24 @@ def _title(lab: str, root: Path) -> str:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             return cell.source.splitlines()[0].removeprefix("# ")
     return lab
+
+
+def fer_origins() -> str:
+    """The README's list of ``get_fer2013``'s origins (Markdown), from :data:`helpers.data.FER_ORIGINS`."""
+    lines = [f'- `"{FER_DEFAULT_ORIGIN}"`: `"curso"` si el profesorado dejó un enlace; si no, `"kaggle"`.']
+    lines += [f'- `"{name}"`: {what}.' for name, what in FER_ORIGINS.items()]
+    return "\n".join(lines)
+
+
+def fer_course_note() -> str:
+    """Whether this course has its own copy of FER-2013 (``FER2013_URL``), and what that means for students."""
+    if course.FER2013_URL.strip():
+        return ('El profesorado ha dejado una copia de FER-2013 en el enlace del curso: con `"automático"` (o '
+                '`"curso"`) se descarga de ahí, sin cuenta ni token.')
+    return ('Este curso todavía no tiene un enlace propio para FER-2013, así que `"automático"` usa Kaggle: '
+            'necesitas una cuenta (gratuita) y tu token `kaggle.json` (en kaggle.com: tu perfil → *Settings* → '
+            '*API* → *Create New Token*), que la celda te pide la primera vez. Es una contraseña: no lo compartas '
+            'ni lo pegues en el cuaderno que entregas.')
 
 
 def student_readme(root: Path = ROOT) -> str:
@@ -90,22 +110,18 @@ otras pruebas parecidas.
 
 ## FER-2013 (laboratorios {fer_labs})
 
-MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: hay que
-descargarlo de Kaggle con una cuenta (gratuita).
+MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER-2013 no: cada
+cuaderno que lo usa tiene una celda «Conseguir los datos» que lo trae a Colab. Ejecútala al empezar
+cada sesión (Colab borra sus archivos al cerrarse), después de elegir en `ORIGEN` de dónde sale:
 
-1. Descarga el zip de <https://www.kaggle.com/datasets/msambare/fer2013> y súbelo a tu Google Drive,
-   por ejemplo como `fer2013.zip` en «Mi unidad».
-2. En Colab, en una celda nueva al principio del cuaderno (después de la de preparación):
+{fer_origins()}
 
-   ```python
-   from google.colab import drive
-   drive.mount("/content/drive")
-   !mkdir -p datos/fer2013 && unzip -q -o /content/drive/MyDrive/fer2013.zip -d datos/fer2013
-   ```
+{fer_course_note()}
 
-   Los cuadernos buscan `datos/fer2013/train/<emoción>/*.png` y `datos/fer2013/test/<emoción>/*.png`
-   (o `datos/fer2013/fer2013.csv`). Colab borra `datos/` al cerrar la sesión: repite la celda en cada
-   sesión nueva.
+Sirven las carpetas `train/` y `test/` con una subcarpeta por emoción y las caras como imágenes
+`*.jpg` (así las publica Kaggle) o `*.png`, y el CSV original de la competición, `fer2013.csv`. La
+celda los deja en `datos/fer2013/` (por ejemplo, `datos/fer2013/train/happy/`); si ya están, no
+descarga nada.
 
 ## En tu computadora, sin Colab
 
@@ -115,7 +131,8 @@ ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
 
 
 def student_files(root: Path = ROOT) -> dict[str, bytes]:
-    """Every file of the distribution, by its path in ``DEST``: release notebooks, library, README."""
+    """Every file of the distribution, by its path in ``DEST``: release notebooks, library, README and
+    the models of ``checkpoints/`` (``course checkpoints``), if any."""
     files = {"README.md": student_readme(root).encode(), "pyproject.toml": student_pyproject(root).encode()}
     for lab in existing_labs(root):
         notebook = lab_notebook("release", lab, root)
@@ -123,6 +140,10 @@ def student_files(root: Path = ROOT) -> dict[str, bytes]:
             raise FileNotFoundError(f"Falta {notebook}: ejecuta primero `course build`.")
         files.update({f"release/{lab}/{p.name}": p.read_bytes()
                       for p in sorted(notebook.parent.iterdir()) if p.is_file()})
+    checkpoints = Path(root) / course.CHECKPOINTS  # the models the instructor trained (course checkpoints)
+    if checkpoints.is_dir():
+        files.update({p.relative_to(root).as_posix(): p.read_bytes()
+                      for p in sorted(checkpoints.rglob("*")) if p.is_file()})
     library = root / "helpers"
     for path in sorted(library.rglob("*.py")):
         relative = path.relative_to(library)
