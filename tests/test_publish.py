@@ -97,13 +97,14 @@ def _file_formats(text: str) -> set[str]:
     return set(re.findall(r"`(\*\.\w+|fer2013\.csv)`", text))
 
 
+@pytest.mark.parametrize("lab", ["lab3_vgg16", "lab5_fer2013"])
 @pytest.mark.parametrize("url", ["", "https://ejemplo.org/curso/fer2013.zip"])
-def test_the_student_readme_and_lab5_say_the_same_about_getting_fer2013(url, monkeypatch):
+def test_the_student_readme_and_the_labs_say_the_same_about_getting_fer2013(url, lab, monkeypatch):
     monkeypatch.setattr(course, "FER2013_URL", url)
     readme = publish.student_readme()
     section = readme[readme.index("## FER-2013"):]
     section = section[:section.index("\n## ")]
-    nb = build.read_notebook(lab_notebook("release", "lab5_fer2013"))
+    nb = build.read_notebook(lab_notebook("release", lab))
     told = next(c.source for c in nb.cells if c.cell_type == "markdown" and "### Conseguir los datos" in c.source)
     run = next(c.source for c in nb.cells if c.cell_type == "code" and "get_fer2013(ORIGEN" in c.source)
     assert _origins(section) == _origins(told) == {data.FER_DEFAULT_ORIGIN, *data.FER_ORIGINS}
