@@ -14,6 +14,8 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import nbformat
+
 from . import exercises, similarity
 from .build import read_notebook
 from .grading import COURSE_ID, read_grades
@@ -103,11 +105,17 @@ def _side_by_side(match: similarity.Match, answers: dict) -> str:
     return f'<div class="pair">{"".join(cols)}</div>'
 
 
+def _load(path: Path):
+    """A notebook ``course grade`` wrote (already checked and cleaned when it came in): no validation, which
+    would cost more than the whole report in a class of hundreds."""
+    return nbformat.v4.reads(path.read_text(encoding="utf-8"))
+
+
 def copied_answers(lab: str, workdir: Path) -> tuple[list[similarity.Match], dict]:
     """Pairs of answers that look copied among the submitted notebooks, and those answers."""
     answers = {}
     for path in sorted((workdir / "submitted").glob(f"*/{lab}/{lab}.ipynb")):
-        answers[path.parent.parent.name] = similarity.answer_cells(read_notebook(path))
+        answers[path.parent.parent.name] = similarity.answer_cells(_load(path))
     shared = {}
     for folder in ("release", "source"):
         for gid, code in similarity.answer_cells(read_notebook(lab_notebook(folder, lab))).items():
@@ -129,7 +137,7 @@ def write_report(lab: str, workdir: Path) -> Path:
     for g in grades:
         executed = lab_notebook(f"autograded/{g.student}", lab, workdir)
         if executed.exists():
-            for gid, texts in failure_messages(read_notebook(executed)).items():
+            for gid, texts in failure_messages(_load(executed)).items():
                 messages.setdefault(gid, Counter()).update(texts)
 
     parts = [f"<h1>Informe de la clase: {escape(lab)}</h1>", f"<p>{len(grades)} estudiantes calificados.</p>",

@@ -4,7 +4,8 @@ Each answer cell (nbgrader ``solution: true``) is tokenised with :mod:`tokenize`
 go, identifiers become ``V`` and literals ``L``, so renaming variables changes nothing. Every k-gram of
 the token stream is hashed and winnowing keeps the smallest hash of each window; two answers are compared
 by the Jaccard index of their fingerprint sets, so lines moved around still share their fingerprints.
-Fingerprints of the release's stub and of the key are dropped first: every correct answer shares them.
+Fingerprints of the release's stub and of the key are dropped first: every correct answer shares them;
+so are those a large part of the class holds (idioms), which also keeps a class of hundreds fast.
 Nothing here changes a grade: it only lists pairs for the instructor to look at.
 """
 import io
@@ -17,6 +18,7 @@ K = 5  # tokens per k-gram
 WINDOW = 4  # k-grams per winnowing window: a match of K + WINDOW - 1 tokens is always seen
 THRESHOLD = 0.5  # Jaccard index from which a pair is listed
 MIN_FINGERPRINTS = 6  # fewer own fingerprints than this: too little code to call it copied
+COMMON_SHARE, COMMON_MIN = 0.1, 10  # a fingerprint more students hold than both is an idiom, not a copy
 
 SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
 
@@ -51,16 +53,22 @@ def tokens(code: str) -> list[tuple[str, int]]:
     return out
 
 
-def fingerprints(code: str) -> dict[int, set]:
-    """Winnowed k-gram hashes of ``code`` -> the lines each spans."""
+def fingerprints(code: str) -> dict[int, tuple[int, int]]:
+    """Winnowed k-gram hashes of ``code`` -> the first and last line of the k-gram."""
     toks = tokens(code)
-    grams = [(zlib.crc32(" ".join(t for t, _ in toks[i:i + K]).encode()), {line for _, line in toks[i:i + K]})
-             for i in range(len(toks) - K + 1)]
+    texts = [t for t, _ in toks]
+    hashes = [hash(gram) for gram in zip(*(texts[j:] for j in range(K)))]
     kept = {}
-    for i in range(max(len(grams) - WINDOW + 1, 1 if grams else 0)):
-        h, lines = min(grams[i:i + WINDOW], key=lambda g: g[0])
-        kept.setdefault(h, set()).update(lines)
+    for i in range(max(len(hashes) - WINDOW + 1, 1 if hashes else 0)):
+        window = hashes[i:i + WINDOW]
+        smallest = min(window)
+        j = i + window.index(smallest)
+        kept.setdefault(smallest, (toks[j][1], toks[j + K - 1][1]))
     return kept
+
+
+def _lines(spans) -> set:
+    return {line for first, last in spans for line in range(first, last + 1)}
 
 
 def similar_answers(answers: dict[str, dict[str, str]], shared: dict[str, list[str]],
@@ -80,18 +88,21 @@ def similar_answers(answers: dict[str, dict[str, str]], shared: dict[str, list[s
         for sid, own in prints.items():
             for h in own:
                 holders.setdefault(h, []).append(sid)
+        common_idiom = max(COMMON_SHARE * len(prints), COMMON_MIN)
         together = {}
         for sids in holders.values():
+            if len(sids) > common_idiom:
+                continue
             for i, a in enumerate(sids):
                 for b in sids[i + 1:]:
                     together[a, b] = together.get((a, b), 0) + 1
         for (a, b), n in together.items():
-            score = n / len(prints[a].keys() | prints[b].keys())
+            score = n / len(prints[a].keys() | prints[b].keys())  # the idioms skipped above count against
             if score >= threshold:
                 both = prints[a].keys() & prints[b].keys()
                 a, b = sorted((a, b))
-                matches.append(Match(gid, a, b, score, set().union(*(prints[a][h] for h in both)),
-                                     set().union(*(prints[b][h] for h in both))))
+                matches.append(Match(gid, a, b, score, _lines(prints[a][h] for h in both),
+                                     _lines(prints[b][h] for h in both)))
     return sorted(matches, key=lambda m: (-m.score, m.grade_id, m.a, m.b))
 
 
