@@ -69,3 +69,17 @@ def test_clusters_join_pairs():
     ms = [similarity.Match("g", "a", "b", 1, set(), set()), similarity.Match("g", "b", "c", 1, set(), set()),
           similarity.Match("g", "x", "y", 1, set(), set())]
     assert similarity.clusters(ms) == [["a", "b", "c"]]
+
+
+def test_an_idiom_most_of_the_class_writes_is_no_copy():
+    """A block a dozen students share (a plotting recipe from the lecture) links none of them; the same block
+    shared by two would."""
+    idiom = ("\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(1, 2, figsize=(8, 3))\n"
+             "ax[0].plot(historia['perdida'], label='entrenamiento')\nax[0].legend()\nax[1].imshow(x[0, 0], cmap='gray')\n"
+             "plt.tight_layout()\nplt.show()\n")
+    codes = INDEPENDENT + ["def normalizar(x):\n    return (x - min(x)) / (max(x) - min(x))\n",
+                           "def normalizar(x):\n    return x / abs(x).max()\n"]
+    answers = {f"indep_{i}": {"normalizar": code + idiom} for i, code in enumerate(codes)}
+    assert similarity.similar_answers(answers, {"normalizar": [STUB, KEY]}) == []
+    two = {s: answers[s] for s in ("indep_1", "indep_2")}
+    assert [(m.a, m.b) for m in similarity.similar_answers(two, {"normalizar": [STUB, KEY]})] == [("indep_1", "indep_2")]
