@@ -1,11 +1,11 @@
-"""The instructor's command line: ``course build``, ``grade``, ``export``, ``demo`` and ``publish``."""
+"""The instructor's command line: ``course build``, ``grade``, ``report``, ``export``, ``demo`` and ``publish``."""
 import argparse
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-from . import build, checkpoints, export, grading, publish
+from . import build, checkpoints, export, grading, publish, report
 from ..course import LABS, ROOT, existing_labs
 
 
@@ -27,6 +27,11 @@ def cmd_grade(args) -> None:
     print(result.problems())
     print()
     print(result.summary())
+    print(f"Informe de la clase: {report.write_report(args.lab, Path(args.workdir) / args.lab)}")
+
+
+def cmd_report(args) -> None:
+    print(f"Informe de la clase: {report.write_report(args.lab, Path(args.workdir) / args.lab)}")
 
 
 def cmd_export(args) -> None:
@@ -117,6 +122,12 @@ def main(argv=None) -> int:
                    help="califica en los trabajadores de un clúster de Dask ya en marcha (tcp://HOST:8786) en vez "
                         "de en esta máquina; --jobs no se usa")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="la clase de un vistazo: una página HTML con histogramas, cada prueba, cada "
+                                      "estudiante y las respuestas que parecen copiadas")
+    p.add_argument("lab", choices=LABS, metavar="LAB")
+    p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="notas finales y retroalimentación para subir a Moodle o Canvas")
     p.add_argument("lab", choices=LABS, metavar="LAB")
