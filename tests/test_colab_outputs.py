@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from helpers.course import existing_labs, lab_notebook
 from helpers.instructor import colab_outputs, inert
 from helpers.instructor.build import read_notebook
-from test_inert import fired, formgrade_page, hostile_outputs, needs_chromium
+from test_inert import IMAGE_PROBE, fired, formgrade_page, hostile_outputs, needs_chromium
 
 LAB = "lab1_convolutions"
 
@@ -112,10 +112,6 @@ def test_every_cell_an_answer_discusses_is_a_plain_code_cell_of_the_lab(lab):
 
 # ---------------------------------------------------------------- in a real browser
 
-#: Appended to a rendered page by the test (never by the course): marks each image the browser decoded.
-PROBE = ("<script>window.addEventListener('load',()=>{for(const i of document.images){if(i.naturalWidth>0)"
-         "{const d=document.createElement('div');d.id='xss-figura'+i.naturalWidth;document.body.appendChild(d);}}});"
-         "</script></body>")
 
 
 @pytest.mark.slow
@@ -141,5 +137,5 @@ def test_the_grader_and_the_student_see_the_colab_figure_and_nothing_runs(tmp_pa
     for page in pages:
         html = page.read_text()
         assert html.count("Tus salidas en Colab para la pregunta siguiente") == 1
-        page.write_text(html.replace("</body>", PROBE))
-        assert fired(page) == {"figura100"}  # the 1-inch figure at 100 dpi, decoded; no payload ran
+        page.write_text(html.replace("</body>", IMAGE_PROBE))
+        assert fired(page) == {"figura0x100"}  # the 1-inch figure at 100 dpi, decoded; no payload ran

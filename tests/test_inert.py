@@ -158,6 +158,13 @@ def fired(page: Path) -> set[str]:
     return set(re.findall(r'id="xss-(\w+)"', dom)) | ({"javascript-link"} if 'href="javascript:' in dom else set())
 
 
+#: Appended to a rendered page by a test (never by the course): marks each image the browser decoded, in
+#: order, with its width (``xss-figura0x480``), so that :func:`fired` reports the figures that show.
+IMAGE_PROBE = ("<script>window.addEventListener('load',()=>{let n=0;for(const i of document.images){if(i.naturalWidth>0)"
+               "{const d=document.createElement('div');d.id='xss-figura'+(n++)+'x'+i.naturalWidth;"
+               "document.body.appendChild(d);}}});</script></body>")
+
+
 def formgrade_page(notebook: Path, out: Path) -> Path:
     """``notebook`` rendered as formgrader renders a submission (its exporter, template and resources)."""
     from nbconvert import HTMLExporter

@@ -6,8 +6,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, grading, report
+from test_inert import IMAGE_PROBE, fired, needs_chromium
 from test_similarity import COPY, ORIGINAL
 
 LAB = "lab1_convolutions"
@@ -24,10 +23,6 @@ DUE = datetime(2026, 11, 20, 23, 59)
 HOSTILE = '<img src=x onerror="document.body.appendChild(Object.assign(document.createElement(\'div\'),{id:\'xss-ran\'}))">'
 #: student -> (fraction of each test's points, hours late); test_output_size's message below is hostile
 CLASS = {"ana": (1.0, -1), "beto": (1.0, 5), "carla": (0.0, -1), "dani": (0.5, -1), "eva": (0.0, 30)}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PROBE = ("<script>window.addEventListener('load',()=>{for(const i of document.images){if(i.naturalWidth>0)"
-         "{const d=document.createElement('div');d.id='xss-figura'+i.naturalWidth;document.body.appendChild(d);}}});"
-         "</script></body>")
 
 
 @pytest.fixture
@@ -125,19 +120,12 @@ def test_a_missing_work_folder_says_what_to_do(tmp_path, capsys):
     assert "No hay calificaciones de lab1_convolutions" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium no está instalado: sin él no se comprueba en un navegador")
+@needs_chromium
 def test_the_page_renders_with_its_figures_and_runs_nothing(graded):
     page = report.write_report(LAB, graded)
     final = graded / "exportar" / f"notas_finales_{LAB}.csv"
     final.parent.mkdir()
     final.write_text("estudiante,nota_final\nana,18\nbeto,0\n")
     page = report.write_report(LAB, graded)
-    page.write_text(page.read_text().replace("</body>", PROBE))
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                              "--disable-component-update", "--disable-sync", "--no-first-run",
-                              f"--user-data-dir={profile}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-                             capture_output=True, text=True, timeout=60).stdout
-    assert "</body>" in dom, "Chromium no devolvió la página"
-    assert set(re.findall(r'id="xss-(\w+)"', dom)) == {"figura480"}  # both 6-inch figures at 80 dpi; no payload ran
-    assert dom.count('id="xss-figura480"') == 2
+    page.write_text(page.read_text().replace("</body>", IMAGE_PROBE))
+    assert fired(page) == {"figura0x480", "figura1x480"}  # both 6-inch figures at 80 dpi decode; no payload ran
