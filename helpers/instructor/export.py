@@ -193,6 +193,8 @@ def export(lab: str, workdir: Path, out_of: float | None = None, canvas_assignme
                          + ". Revisa sus puntos a mano en formgrader.")
     folder = workdir / "exportar"
     folder.mkdir(exist_ok=True)
+    for stale in (f"moodle_{lab}.csv", f"retroalimentacion_moodle_{lab}.zip", f"canvas_{lab}.csv"):
+        (folder / stale).unlink(missing_ok=True)  # an earlier export's platform file must not be uploaded by mistake
     result = ExportResult(lab, folder, grades)
     pages = regenerate_feedback(lab, workdir, grades)
     result.files.append(write_final_csv(grades, folder / f"notas_finales_{lab}.csv", out_of))
