@@ -114,7 +114,6 @@ def test_every_cell_an_answer_discusses_is_a_plain_code_cell_of_the_lab(lab):
 
 
 
-@pytest.mark.slow
 @needs_chromium
 def test_the_grader_and_the_student_see_the_colab_figure_and_nothing_runs(tmp_path):
     """Lab 1 graded for a student whose Colab run left a figure and a hostile output in a cell that

@@ -37,6 +37,7 @@ def test_disabled_cell_raises_in_spanish_and_keeps_the_lines_as_comments():
         exec(source, {})
 
 
+@pytest.mark.slow  # a real kernel, end to end
 def test_cells_that_kill_the_kernel_or_exhaust_memory_are_disabled_and_the_rest_still_runs(tmp_path):
     nb = notebook("a = 20", "import os\nos._exit(3)", "1 / 0", "raise MemoryError()", "print(a + 22)")
     out, incidents = run(nb, tmp_path)
@@ -51,12 +52,14 @@ def test_cells_that_kill_the_kernel_or_exhaust_memory_are_disabled_and_the_rest_
     assert nb.cells[1].source == "import os\nos._exit(3)"  # the notebook handed in is left alone
 
 
+@pytest.mark.slow  # a real kernel, end to end
 def test_gives_up_after_max_disabled_cells(tmp_path):
     with pytest.raises(DeadKernelError):
         run(notebook("a = 1", "import os\nos._exit(1)"), tmp_path, max_disabled=0)
     assert not (tmp_path / "incidencias.json").exists()
 
 
+@pytest.mark.slow  # a real kernel, end to end
 def test_test_cells_never_enter_the_kernels_input_history(tmp_path):
     """A test cell (and a tripwire) runs with store_history=False: a student cell after it finds its
     source neither in In/_ih nor in the history manager; the student's own cells are there as usual."""

@@ -143,8 +143,10 @@ def test_the_notebook_keeps_the_release_and_escapes_the_rest(release):
 
 # ---------------------------------------------------------------- in a real browser
 
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium no está instalado (apt-get install chromium): "
-                                                             "sin él no se comprueba en un navegador")
+def needs_chromium(test):
+    """A test in a real browser: end to end (``slow``), and skipped where Chromium is not installed."""
+    return pytest.mark.slow(pytest.mark.skipif(CHROMIUM is None, reason="Chromium no está instalado (apt-get install "
+                                                                        "chromium): sin él no se comprueba en un navegador")(test))
 
 
 def fired(page: Path) -> set[str]:

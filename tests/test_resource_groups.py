@@ -53,6 +53,7 @@ def _sleepers(group: sandbox.ResourceGroup) -> list[int]:
     return [int(p) for p in procs if Path(f"/proc/{p}/cmdline").read_bytes() == b"sleep\x00600\x00"]
 
 
+@pytest.mark.slow  # a sealed kernel, end to end
 @needs_cgroups
 def test_a_kernel_and_its_child_share_one_group_with_the_memory_cap_and_one_core(tmp_path):
     client, km = _client(tmp_path, "import subprocess\nchild = subprocess.Popen(['sleep', '600'])")
@@ -94,6 +95,7 @@ print('sigue vivo')
 """
 
 
+@pytest.mark.slow  # a sealed kernel, end to end
 @needs_cgroups
 def test_tmp_plus_a_child_beyond_the_cap_kills_the_kernel_and_is_reported_as_memory(tmp_path):
     client, km = _client(tmp_path, FILL)
@@ -193,6 +195,7 @@ def test_course_grade_says_once_when_kernels_have_only_per_process_limits(tmp_pa
     assert said == ([sandbox.NO_SHARES] if not cgroups else [])
 
 
+@pytest.mark.slow  # a sealed kernel, end to end
 @needs_cgroups
 def test_the_grader_disables_the_cell_over_the_students_memory_and_runs_the_rest(tmp_path):
     import json
