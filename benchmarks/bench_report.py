@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the synthetic gradebook
 
 from helpers.course import COURSE_ID, lab_notebook  # noqa: E402
+from synthetic_gradebook import register_lab  # noqa: E402
 from helpers.instructor import build, grading, report, similarity  # noqa: E402
 
 LAB = "lab5_fer2013"
@@ -55,18 +57,10 @@ def generate(workdir: Path, students: int) -> int:
     from nbgrader.api import Gradebook
 
     rng = random.Random(0)
-    release = build.read_notebook(lab_notebook("release", LAB))
     shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
     copies = 0
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        gb.add_assignment(LAB, duedate=datetime(2026, 12, 1))
-        gb.add_notebook(LAB, LAB)
-        for cell in release.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                gb.add_grade_cell(meta["grade_id"], LAB, LAB, max_score=meta["points"], cell_type=cell.cell_type)
-            if meta.get("solution"):
-                gb.add_solution_cell(meta["grade_id"], LAB, LAB)
+        register_lab(gb, LAB, datetime(2026, 12, 1))
         written = {}
         for n in range(students):
             sid = f"estudiante_{n:03d}"

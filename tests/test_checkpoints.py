@@ -1,32 +1,23 @@
 """``course checkpoints``: the instructor trains lab 5's models once; ``course publish`` ships them and
 the notebook downloads what a student has not trained (``helpers.data.course_checkpoint``)."""
-import shutil
 
 import pytest
 import torch
 
 from helpers import budgets, data, models  # noqa: F401 (models sets TORCHINDUCTOR_CACHE_DIR on import)
-from helpers.course import ROOT, lab_notebook
+
 from helpers.instructor import checkpoints, publish
+from test_publish import _course_copy
 
 LAB = "lab5_fer2013"
 NAMES = [f"DenseNet-BC-{{}} θ={t}" for t in (0.3, 0.5, 0.7)] + ["ResNet v1-{}", "ResNet v2-{}"]
-
-
-def _course_copy(tmp_path):
-    root = tmp_path / "curso"
-    for folder in ("source", "release"):
-        shutil.copytree(lab_notebook(folder, LAB).parent, lab_notebook(folder, LAB, root).parent)
-    shutil.copytree(ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", root)
-    return root
 
 
 @pytest.mark.slow
 def test_checkpoints_train_the_five_models_in_smoke_and_publish_ships_them(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    root = _course_copy(tmp_path)
+    root = _course_copy(tmp_path, LAB)
     (checkpoints.checkpoint_folder(LAB, root)).mkdir(parents=True)
     (checkpoints.checkpoint_folder(LAB, root) / "viejo.pt").write_bytes(b"de otra vez")
     files = checkpoints.make_checkpoints(LAB, root=root)
@@ -50,7 +41,7 @@ def test_checkpoints_in_full_without_a_gpu_fail_with_the_notebooks_reason(tmp_pa
     for name in ("NBGRADER_EXECUTION", "COURSE_MAX_STEPS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COURSE_PROFILE", "full")
-    root = _course_copy(tmp_path)
+    root = _course_copy(tmp_path, LAB)
     with pytest.raises(RuntimeError, match="falló al entrenar los modelos: .*GPU T4"):
         checkpoints.make_checkpoints(LAB, root=root)
     assert not checkpoints.checkpoint_folder(LAB, root).exists()

@@ -16,6 +16,7 @@ from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, export, grading
 from helpers.instructor.collect import Identity
 from fixture_scope import shared
+from synthetic_gradebook import register_lab
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -42,19 +43,11 @@ def graded(tmp_path_factory):
 
     workdir = tmp_path_factory.mktemp("export") / LAB
     workdir.mkdir()
-    release = build.read_notebook(lab_notebook("release", LAB))
     (workdir / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     state = {}
     shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        gb.add_assignment(LAB, duedate=DUE)
-        gb.add_notebook(LAB, LAB)
-        for cell in _cells(release):
-            meta = cell.metadata["nbgrader"]
-            if meta.get("grade"):
-                gb.add_grade_cell(meta["grade_id"], LAB, LAB, max_score=meta["points"], cell_type=cell.cell_type)
-            if meta.get("solution"):
-                gb.add_solution_cell(meta["grade_id"], LAB, LAB)
+        register_lab(gb, LAB, DUE)
         for sid, (who, hours, written) in CLASS.items():
             gb.add_student(sid)
             sub = gb.add_submission(LAB, sid, timestamp=DUE + timedelta(hours=hours))

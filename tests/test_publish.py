@@ -26,11 +26,11 @@ def published(tmp_path_factory):
     return dest
 
 
-def _course_copy(tmp_path):
+def _course_copy(tmp_path, lab=LAB):
     """A course with one lab (source, release and the student library), to plant leaks in."""
     root = tmp_path / "curso"
     for folder in ("source", "release"):
-        shutil.copytree(lab_notebook(folder, LAB).parent, lab_notebook(folder, LAB, root).parent)
+        shutil.copytree(lab_notebook(folder, lab).parent, lab_notebook(folder, lab, root).parent)
     shutil.copytree(ROOT / "helpers", root / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", root)
     return root

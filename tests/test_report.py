@@ -14,6 +14,7 @@ import pytest
 
 from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, grading, report
+from synthetic_gradebook import register_lab
 from test_inert import IMAGE_PROBE, fired, needs_chromium
 from test_similarity import COPY, ORIGINAL
 
@@ -33,18 +34,10 @@ def graded(tmp_path):
 
     workdir = tmp_path / LAB
     workdir.mkdir()
-    release = build.read_notebook(lab_notebook("release", LAB))
     shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
     state = {}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        gb.add_assignment(LAB, duedate=DUE)
-        gb.add_notebook(LAB, LAB)
-        for cell in release.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                gb.add_grade_cell(meta["grade_id"], LAB, LAB, max_score=meta["points"], cell_type=cell.cell_type)
-            if meta.get("solution"):
-                gb.add_solution_cell(meta["grade_id"], LAB, LAB)
+        register_lab(gb, LAB, DUE)
         for sid, (part, hours) in CLASS.items():
             gb.add_student(sid)
             sub = gb.add_submission(LAB, sid, timestamp=DUE + timedelta(hours=hours))
