@@ -104,8 +104,8 @@ def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path)
     assert inigo.identity == collect.Identity("inigo_munoz_55", "moodle", "Íñigo Muñoz", "55",
                                               "Copia de lab1_convolutions.ipynb")
     assert inigo.identity.first_last() == ("Íñigo", "Muñoz")
-    local = datetime(*NOV20).astimezone(timezone.utc)  # zip dates are the server's local time
-    assert inigo.received == local and inigo.received_from is collect.TimeSource.ZIP
+    # Moodle 4.1+ stamps every member with the download's time: a zip member's date is never a submission time
+    assert inigo.received is None and inigo.received_from is None and not inigo.late_mark
     homonyms = [files[f"Ana García_{n}_assignsubmission_file/lab1.ipynb"] for n in (1234567, 7654321)]
     assert [s.student for s in homonyms] == ["ana_garcia_1234567", "ana_garcia_7654321"]
     assert all(s.status == "pendiente" and not s.doubt for s in homonyms)
@@ -115,34 +115,60 @@ def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path)
     assert "sin ningún cuaderno" in alone.doubt  # she may have pasted her work there: the report says so
 
 
-def test_several_notebooks_of_one_student_are_a_doubt_resolved_by_date(tmp_path):
+def test_several_notebooks_of_one_student_in_a_zip_are_a_doubt_resolved_by_name_not_by_the_zips_dates(tmp_path):
     files = _intake(tmp_path, {
-        "Ana García_1_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV21),
-        "Ana García_1_assignsubmission_file/borrador.ipynb": ("{}", NOV20),
+        "Ana García_1_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV20),
+        "Ana García_1_assignsubmission_file/zz_borrador.ipynb": ("{}", NOV21),
         "Luis Ruiz_2_assignsubmission_file/lab1.ipynb": ("{}", NOV20),
         "Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb": ("{}", NOV20),
     })
-    newest = files["Ana García_1_assignsubmission_file/lab1_convolutions.ipynb"]
-    draft = files["Ana García_1_assignsubmission_file/borrador.ipynb"]
-    assert (newest.status, draft.status) == ("pendiente", "ignorado")  # newest by date, although "b" < "l"
-    assert newest.doubt == draft.doubt and "varios cuadernos distintos" in newest.doubt
+    first = files["Ana García_1_assignsubmission_file/lab1_convolutions.ipynb"]
+    last = files["Ana García_1_assignsubmission_file/zz_borrador.ipynb"]
+    assert (first.status, last.status) == ("ignorado", "pendiente")  # the zip's newer date is not read
+    assert first.doubt == last.doubt and "varios cuadernos distintos" in last.doubt
+    assert "por orden de nombre" in last.doubt and "no dice cuándo" in last.doubt
     assert files["Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb"].status == "pendiente"
     assert not files["Luis Ruiz_2_assignsubmission_file/lab1.ipynb"].doubt  # numbered versions are not a doubt
 
 
 def test_canvas_download_with_accents_late_and_anonymous(tmp_path):
+    """Names as ``get_filename`` in instructure/canvas-lms lib/content_zipper.rb (05e9653c) writes them:
+    ``[sortable name, "LATE" when late, user id or "anon_" + anonymous id].compact.join("_")``, then the
+    file's id and name; the anonymous id is 5 base58 characters (lib/anonymity.rb)."""
     files = _intake(tmp_path, {
         "garcíaana_12345_67890_lab1.ipynb": ("{}", NOV20),
-        "garcíaana_late_12345_67899_lab1-1.ipynb": ("{}", NOV21),
+        "garcíaana_LATE_12345_67899_lab1-1.ipynb": ("{}", NOV21),
         "núñezíñigo_333_444_Copia de lab1_convolutions.ipynb": ("{}", NOV20),
-        "anon_4242_9999_lab1.ipynb": ("{}", NOV20),
+        "anon_x4Rt9_9999_lab1.ipynb": ("{}", NOV20),
+        "LATE_anon_Qm2Zk_9998_lab1.ipynb": ("{}", NOV20),
     })
-    late = files["garcíaana_late_12345_67899_lab1-1.ipynb"]
+    late = files["garcíaana_LATE_12345_67899_lab1-1.ipynb"]
     assert (late.student, late.status, late.doubt) == ("garciaana_12345", "pendiente", "")
+    assert late.late_mark and late.received is None  # late, by how much the download does not say
     assert files["garcíaana_12345_67890_lab1.ipynb"].status == "ignorado"
     assert late.identity.name == "garcíaana" and late.identity.first_last() == (None, "garcíaana")
-    assert files["núñezíñigo_333_444_Copia de lab1_convolutions.ipynb"].student == "nunezinigo_333"
-    assert files["anon_4242_9999_lab1.ipynb"].identity.participant == "4242"
+    on_time = files["núñezíñigo_333_444_Copia de lab1_convolutions.ipynb"]
+    assert on_time.student == "nunezinigo_333" and not on_time.late_mark
+    anonymous, late_anonymous = files["anon_x4Rt9_9999_lab1.ipynb"], files["LATE_anon_Qm2Zk_9998_lab1.ipynb"]
+    assert (anonymous.student, anonymous.identity.name, anonymous.identity.participant) == ("anon_x4Rt9", "anon", "x4Rt9")
+    assert not anonymous.late_mark and anonymous.status == "pendiente"
+    assert (late_anonymous.student, late_anonymous.late_mark) == ("anon_Qm2Zk", True)
+
+
+def test_moodle_group_submissions_keep_the_group_and_the_default_group_is_reported(tmp_path):
+    """Team submissions as ``get_student_prefix`` in moodle/moodle mod/assign/classes/downloader.php writes
+    them: the group's name and id, or ``get_string('defaultteam')`` and no id for students in no group."""
+    files = _intake(tmp_path, {
+        "Grupo A_42_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV20),
+        "Default group_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV20),
+        "Grupo por defecto_assignsubmission_file/lab1_convolutions.ipynb": ("{}", NOV20),
+    })
+    group = files["Grupo A_42_assignsubmission_file/lab1_convolutions.ipynb"]
+    assert (group.student, group.identity.name, group.identity.participant) == ("grupo_a_42", "Grupo A", "42")
+    for name in ("Default group_assignsubmission_file/lab1_convolutions.ipynb",
+                 "Grupo por defecto_assignsubmission_file/lab1_convolutions.ipynb"):
+        assert (files[name].student, files[name].status) == (None, "ignorado")
+        assert files[name].notes == [collect.Unidentified.MOODLE_DEFAULT_GROUP.value]
 
 
 def _folder(tmp_path, names):
@@ -272,7 +298,7 @@ AUTO = collect.compile_pattern("auto")
      "lab1.ipynb"),
     ("Ana García_1234567_assignsubmission_file/entrega/lab1.ipynb", "moodle", "ana_garcia_1234567", "Ana García",
      "1234567", "entrega/lab1.ipynb"),
-    ("garcíaana_late_12345_67890_lab1-1.ipynb", "canvas", "garciaana_12345", "garcíaana", "12345", "lab1-1.ipynb"),
+    ("garcíaana_LATE_12345_67890_lab1-1.ipynb", "canvas", "garciaana_12345", "garcíaana", "12345", "lab1-1.ipynb"),
     ("Ana García - lab1_convolutions.ipynb", "classroom", "ana_garcia", "Ana García", "", "lab1_convolutions.ipynb"),
     ("Copia de Ana García - lab1.ipynb", "classroom", "ana_garcia", "Ana García", "", "lab1.ipynb"),
     ("ana_garcia (2).ipynb", "nombre", "ana_garcia", "ana_garcia", "", "ana_garcia (2).ipynb"),
@@ -374,20 +400,21 @@ def test_the_doubts_and_notes_of_several_notebooks_name_every_file_and_the_one_g
         "Luis Ruiz_2_assignsubmission_file/a.ipynb": ("{}", NOV21),
         "Luis Ruiz_2_assignsubmission_file/c.ipynb": ("{}", NOV20),
     })
-    ana = "Ana Garcia_1_assignsubmission_file/lab1.ipynb"
+    ana = "Ana García_1_assignsubmission_file/lab1.ipynb"  # last by name: "i" < "í"; the zip's dates are not read
+    by_name = "el último por orden de nombre (la descarga de la plataforma no dice cuándo se envió cada uno)"
     assert files[ana].doubt == (
         "nombres escritos de forma distinta («Ana Garcia», «Ana García») que dan el mismo estudiante: "
-        f"Ana García_1_assignsubmission_file/lab1.ipynb, {ana}; se califica el más reciente por fecha, {ana}; "
+        f"Ana Garcia_1_assignsubmission_file/lab1.ipynb, {ana}; se califica {by_name}, {ana}; "
         "comprueba que es el que debe contar")
-    assert files["Ana García_1_assignsubmission_file/lab1.ipynb"].notes == [
+    assert files["Ana Garcia_1_assignsubmission_file/lab1.ipynb"].notes == [
         f"ana_garcia_1 tiene otra entrega posterior ({ana}); se califica esa"]
     luis = [files[f"Luis Ruiz_2_assignsubmission_file/{f}.ipynb"] for f in "abc"]
-    assert [s.status for s in luis] == ["pendiente", "ignorado", "ignorado"]
+    assert [s.status for s in luis] == ["ignorado", "ignorado", "pendiente"]
     assert luis[0].doubt == (
-        "varios cuadernos distintos del mismo estudiante: Luis Ruiz_2_assignsubmission_file/c.ipynb, "
-        "Luis Ruiz_2_assignsubmission_file/b.ipynb, Luis Ruiz_2_assignsubmission_file/a.ipynb; se califica el más "
-        "reciente por fecha, Luis Ruiz_2_assignsubmission_file/a.ipynb; comprueba que es el que debe contar")
-    assert luis[2].notes == ["luis_ruiz_2 tiene otra entrega posterior (Luis Ruiz_2_assignsubmission_file/a.ipynb); "
+        "varios cuadernos distintos del mismo estudiante: Luis Ruiz_2_assignsubmission_file/a.ipynb, "
+        f"Luis Ruiz_2_assignsubmission_file/b.ipynb, Luis Ruiz_2_assignsubmission_file/c.ipynb; se califica {by_name}, "
+        "Luis Ruiz_2_assignsubmission_file/c.ipynb; comprueba que es el que debe contar")
+    assert luis[0].notes == ["luis_ruiz_2 tiene otra entrega posterior (Luis Ruiz_2_assignsubmission_file/c.ipynb); "
                              "se califica esa"]
 
 
@@ -485,7 +512,7 @@ def test_a_zip_member_whose_name_is_too_long_to_write_is_unpacked_under_a_short_
     files = _intake(tmp_path, {long: ("{}", NOV20), "Luis Ruiz_55_assignsubmission_file_lab1.ipynb": ("{}", NOV21),
                                f"{collect.LONG_NAMES}/{collect.NAMES}": ('{"x": "y"}', NOV21)})
     ana = files[long]
-    assert ana.status == "pendiente" and ana.path.read_text() == "{}" and ana.received.day == 20
+    assert ana.status == "pendiente" and ana.path.read_text() == "{}" and ana.received is None
     assert ana.student.startswith("ana_garcia_xxx") and len(ana.student) == collect.MAX_ID
     assert ana.identity.participant == "1234"
     assert files["Luis Ruiz_55_assignsubmission_file_lab1.ipynb"].student == "luis_ruiz_55"

@@ -8,9 +8,12 @@ one. A custom pattern is any regular expression with a named group ``student`` (
 submissions folder (``/`` separators).
 
 Each file keeps its :class:`Identity` (the platform, the name and participant id as the platform
-wrote them) so that grades can go back to the platform, and the date it was received: no platform
-puts the submission time in the file name, so it is the date the zip stores for the member, or the
-file's modification time in a folder (:class:`TimeSource` says which). Whatever is doubtful (two
+wrote them) so that grades can go back to the platform, and what its name says of its date. A
+platform's zip never gives the submission time: Moodle 4.1 and later and Canvas stamp every member
+with the moment of the download, so a zip member's date is never read. Canvas marks a late
+submission in its name (``LATE``), kept as :attr:`Submission.late_mark`; Moodle's times come from its
+grading worksheet at export time (:mod:`.platform_files`); in a plain folder the date is the file's
+modification time (:class:`TimeSource`). Whatever is doubtful (two
 spellings of one student, several different notebooks, online text without a notebook) is resolved
 by a stated rule and named in ``Submission.doubt`` for the report, never silently.
 
@@ -20,11 +23,9 @@ paths, links) are skipped and named, and size limits stop a zip bomb before anyt
 import enum
 import hashlib
 import json
-import os
 import re
 import shutil
 import stat
-import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -36,10 +37,12 @@ PLATFORMS = {
     # Moodle «Descargar todas las entregas»: "Ana García_123456_assignsubmission_file_lab1.ipynb", or a
     # folder per student, "Ana García_123456_assignsubmission_file/lab1.ipynb" (Moodle 4; 3 adds a "_").
     "moodle": r"(?:^|/)(?P<student>[^/]+?)_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)(?:_|/|$)(?P<file>.*)$",
-    # Canvas «Download Submissions»: the sortable name lower-cased without non-word characters (accents
-    # stay), the user id, the file id: "garcíaana_12345_67890_lab1.ipynb", "garcíaana_late_12345_67890_lab1-1.ipynb",
-    # "anon_12345_67890_lab1.ipynb" with anonymous grading.
-    "canvas": r"(?:^|/)(?P<student>[^\W_]+)_(?:late_|LATE_)?(?P<id>\d+)_\d+_(?P<file>[^/]*)$",
+    # Canvas «Download Submissions» (lib/content_zipper.rb, get_filename): the sortable name lower-cased without
+    # non-word characters (accents stay), "LATE" when late, the user id, the file id:
+    # "garcíaana_12345_67890_lab1.ipynb", "garcíaana_LATE_12345_67890_lab1-1.ipynb"; with anonymous grading
+    # no name and "anon_" + the submission's 5 base58 characters (lib/anonymity.rb): "LATE_anon_Ab3dE_67890_lab1.ipynb".
+    "canvas": r"(?:^|/)(?P<late_anon>LATE_)?(?P<student>[^\W_]+)_(?P<late>late_|LATE_)?"
+              r"(?P<id>\d+|(?<=anon_)[1-9A-HJ-NP-Za-km-z]{5})_\d+_(?P<file>[^/]*)$",
     # Google Classroom (carpeta de Drive descargada): "Ana García - lab1_convolutions.ipynb".
     "classroom": r"(?:^|/)(?P<student>[^/]+?) - (?P<file>[^/]*)$",
     # Plain folder: the file name is the student id ("ana_garcia.ipynb"; "ana_garcia-1.ipynb" and Drive's
@@ -50,6 +53,9 @@ CUSTOM = "patrón propio"
 
 #: Colab's "Save a copy in Drive" prefix, in Spanish and English; it says nothing about who sent the file.
 COLAB_COPY = re.compile(r"^(?:(?:copia de|copy of)\s+)+", re.IGNORECASE)
+#: Moodle's folder for the group submission of students in no group (``get_string('defaultteam', 'assign')``,
+#: en and es): it carries no id, so nobody can be told from it.
+MOODLE_DEFAULT_GROUP = re.compile(r"(?:^|/)(?:Default group|Grupo por defecto)_assignsubmission_")
 #: A name that is a lab's notebook name ("lab1_convolutions", "lab1"), not a student's.
 LAB_NAME = re.compile(r"^lab\d")
 #: Numbering that platforms and Drive add to a resubmitted file: "lab1-1.ipynb", "lab1 (2).ipynb".
@@ -103,6 +109,9 @@ class Unidentified(enum.Enum):
     """Why a notebook's file name does not say whose it is (the value is the report's Spanish line)."""
 
     NO_MATCH = "su nombre no sigue el patrón de nombres indicado: no se sabe de quién es"
+    MOODLE_DEFAULT_GROUP = ("es la entrega del «grupo por defecto» de Moodle (estudiantes de una tarea en grupo que no "
+                            "están en ningún grupo): no lleva id y no se sabe de quién es; ponlos en un grupo en Moodle "
+                            "y vuelve a descargar, o renombra el archivo con el nombre del estudiante")
     LAB_NAME = ("es el nombre del enunciado o el que pone Colab a su copia («Copia de …», «Copy of …»): no dice de "
                 "quién es; renómbralo con el nombre del estudiante (p. ej. ana_garcia.ipynb) y vuelve a calificar")
 
@@ -110,8 +119,8 @@ class Unidentified(enum.Enum):
 class TimeSource(enum.Enum):
     """Where a submission's date came from (the value is how the report says it)."""
 
-    ZIP = "fecha que el zip guarda para el archivo (hora local del servidor de la plataforma)"
     FILE = "fecha de modificación del archivo en la carpeta"
+    WORKSHEET = "«Última modificación (entrega)» de la hoja de calificaciones de Moodle"
 
 
 @dataclass
@@ -125,8 +134,9 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     review: str = ""  # set by grading: what the instructor should look at by hand
     identity: Identity | None = None
-    received: datetime | None = None  # UTC; see ``received_from``
+    received: datetime | None = None  # UTC; see ``received_from``; None from a platform's zip
     received_from: TimeSource | None = None
+    late_mark: bool = False  # the platform's name says it was late (Canvas's "LATE"), without the time
     doubt: str = ""  # a doubtful case and how it was resolved, for the top of the report
 
 
@@ -180,6 +190,8 @@ def compile_pattern(pattern: str | None) -> list[tuple[str, re.Pattern]]:
 
 def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Unidentified:
     """Who sent ``name`` (a relative path) under ``patterns``, or why that cannot be told."""
+    if any(p == "moodle" for p, _ in patterns) and MOODLE_DEFAULT_GROUP.search(name):
+        return Unidentified.MOODLE_DEFAULT_GROUP
     for platform, regex in patterns:
         m = regex.search(name)
         if not m:
@@ -196,6 +208,14 @@ def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Un
         student = bounded_id(f"{slug(raw)}_{participant}" if participant else slug(raw))
         return Identity(student, platform, raw, participant, groups.get("file") or name.rsplit("/", 1)[-1])
     return Unidentified.NO_MATCH
+
+
+def late_mark(name: str, patterns: list[tuple[str, re.Pattern]]) -> bool:
+    """Whether the platform's name for ``name`` marks it late (Canvas's ``LATE``); no platform says by how much."""
+    for _, regex in patterns:
+        if m := regex.search(name):
+            return any(m.groupdict().get(g) for g in ("late", "late_anon"))
+    return False
 
 
 def student_of(name: str, patterns: list[tuple[str, re.Pattern]]) -> str | None:
@@ -286,11 +306,6 @@ def _extract_within_limits(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: P
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         target.unlink(missing_ok=True)
         return f"está dañado en el zip ({type(e).__name__})"
-    try:  # the zip's date (local time, no zone) becomes the file's, the one date the platform gives
-        stamp = time.mktime((*info.date_time, 0, 0, -1))
-        os.utime(target, (stamp, stamp))
-    except (OverflowError, ValueError, OSError):
-        pass
     return None
 
 
@@ -303,8 +318,8 @@ def _version(sub: Submission) -> tuple[str, int]:
 def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> list[Submission]:
     """Every file under ``folder``, sorted by name, each with its student, date, and fate.
 
-    ``zipped`` says ``folder`` was unpacked from a zip (dates are then the zip's). When one student
-    has several notebooks, see :func:`choose_latest`.
+    ``zipped`` says ``folder`` was unpacked from a platform's zip: its files' dates are the download's,
+    so they are not read. When one student has several notebooks, see :func:`choose_latest`.
     """
     patterns = compile_pattern(pattern)
     names = _long_names(Path(folder)) if zipped else {}
@@ -315,7 +330,7 @@ def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> l
             continue
         sub = Submission(names.get(name, name), path)
         try:
-            found.append(_inspect(sub, patterns, TimeSource.ZIP if zipped else TimeSource.FILE))
+            found.append(_inspect(sub, patterns, None if zipped else TimeSource.FILE))
         except Exception as e:  # one file never stops the class
             sub.status, sub.student = FAILED, None
             sub.notes.append(f"no se pudo saber de quién es ni su fecha ({type(e).__name__}: {e}); no se califica")
@@ -336,15 +351,16 @@ def _long_names(folder: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _inspect(sub: Submission, patterns, source: TimeSource) -> Submission:
-    """Fill in one file's student, identity and date, or mark it ignored with the reason."""
+def _inspect(sub: Submission, patterns, source: TimeSource | None) -> Submission:
+    """Fill in one file's student, identity and date (none without ``source``), or mark it ignored with the reason."""
     path, shown = sub.path, PurePosixPath(sub.name)  # shown: the name as received (the path may be shortened)
     if path.is_symlink():
         sub.status = "ignorado"
         sub.notes.append("es un enlace simbólico: no se sigue")
         return sub
-    sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
-    sub.received_from = source
+    if source is TimeSource.FILE:
+        sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
+        sub.received_from = source
     if any(part in IGNORED_PARTS for part in shown.parts) or shown.name.startswith("."):
         sub.status = "ignorado"
         sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
@@ -362,6 +378,7 @@ def _inspect(sub: Submission, patterns, source: TimeSource) -> Submission:
                 sub.doubt = "cuaderno sin nombre de estudiante: no se califica"
         else:
             sub.identity, sub.student = who, who.student
+            sub.late_mark = late_mark(sub.name, patterns)
     return sub
 
 
@@ -370,7 +387,8 @@ def choose_latest(subs: list[Submission]) -> None:
 
     Files that differ only by the platform's numbering ("lab1.ipynb", "lab1-1.ipynb") are versions:
     the highest number is graded. Anything else (two spellings of the name, two different notebooks)
-    is doubtful: the most recent by date is graded and every file says so in ``doubt``.
+    is doubtful: the most recent by date is graded (the last by name where there are no dates, as in a
+    platform's zip) and every file says so in ``doubt``.
     """
     spellings = {s.identity.name for s in subs}
     files = {_version(s)[0] for s in subs}
@@ -378,8 +396,9 @@ def choose_latest(subs: list[Submission]) -> None:
         subs.sort(key=lambda s: (s.received or datetime.min.replace(tzinfo=timezone.utc), s.name))
         what = (f"nombres escritos de forma distinta ({', '.join(f'«{n}»' for n in sorted(spellings))}) que dan el "
                 "mismo estudiante" if len(spellings) > 1 else "varios cuadernos distintos del mismo estudiante")
-        doubt = (f"{what}: {', '.join(s.name for s in subs)}; se califica el más reciente por fecha, "
-                 f"{subs[-1].name}; comprueba que es el que debe contar")
+        rule = ("el más reciente por fecha" if all(s.received for s in subs) else
+                "el último por orden de nombre (la descarga de la plataforma no dice cuándo se envió cada uno)")
+        doubt = f"{what}: {', '.join(s.name for s in subs)}; se califica {rule}, {subs[-1].name}; comprueba que es el que debe contar"
         for sub in subs:
             sub.doubt = doubt
     else:

@@ -150,6 +150,8 @@ class ClassResult:
             lines.append(f"- {f.name}{who}: {f.status}")
             if f.received and f.status != STATUS_IGNORED:
                 lines.append(f"    · recibido el {f.received:%Y-%m-%d %H:%M} UTC ({f.received_from.value})")
+            if f.late_mark and f.status != STATUS_IGNORED:
+                lines.append("    · entregado tarde según la plataforma (LATE en su nombre; no dice cuánto)")
             lines += [f"    · {n}" for n in f.notes]
         return "\n".join(lines)
 
@@ -899,7 +901,7 @@ def _graded(lab: str, students: list, template: Path, scratch: Path, settings: S
 def arrival(f: collecting.Submission) -> dict:
     """What ``estado.json`` keeps of a graded file for ``course export``: who sent it, and when."""
     return {"identidad": f.identity.record(), "recibido": f.received.isoformat() if f.received else None,
-            "fecha_de": f.received_from.name if f.received_from else None}
+            "fecha_de": f.received_from.name if f.received_from else None, "tarde_en_plataforma": f.late_mark}
 
 
 def set_due_date(lab: str, workdir: Path, due_date: datetime) -> None:
