@@ -18,7 +18,7 @@ import nbformat
 
 from . import exercises, similarity
 from .build import read_notebook
-from .grading import COURSE_ID, read_grades
+from .grading import COURSE_ID, read_grades, submissions_with_grades
 from ..course import lab_notebook
 
 TOP_MESSAGES = 3  # failure messages listed per test
@@ -54,7 +54,7 @@ def _cells(lab: str, workdir: Path) -> tuple[dict, dict]:
 
     scores, late = {}, {}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        for sub in gb.assignment_submissions(lab):
+        for sub in submissions_with_grades(gb, lab):
             late[sub.student.id] = sub.total_seconds_late / 3600
             for nb in sub.notebooks:
                 for g in nb.grades:
