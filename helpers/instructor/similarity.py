@@ -133,7 +133,7 @@ def clusters(matches: list[Match]) -> list[list[str]]:
 
 
 def answer_cells(nb) -> dict[str, str]:
-    """grade_id -> source of every answer code cell of a notebook."""
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-            and c.metadata["nbgrader"].get("grade_id")}
+    """grade_id -> source of every answer code cell of a notebook (an nbformat node or the plain dict of its JSON)."""
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in nb["cells"]
+            if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")
+            and c["metadata"]["nbgrader"].get("grade_id")}
