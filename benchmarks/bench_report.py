@@ -4,7 +4,7 @@
 
 Writes a synthetic work folder (gradebook, submitted and autograded notebooks; nothing is run): every
 student's answer cells are random code of their own, and one student in twenty copies another's, renamed.
-Prints the seconds of the whole report, of the similarity search, and how many copies it found.
+Prints the seconds of the whole report, of the similarity search, and how many of the copied pairs it found.
 """
 import argparse
 import random
@@ -52,13 +52,14 @@ def renamed(code: str) -> str:
     return code
 
 
-def generate(workdir: Path, students: int) -> int:
-    """Write the class; return how many students copied."""
+def generate(workdir: Path, students: int) -> set[tuple[str, str]]:
+    """Write the class; return the pairs of students whose answers are copies of one another. A student may copy
+    a copy: then all three are listed, as the report should."""
     from nbgrader.api import Gradebook
 
     rng = random.Random(0)
     shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
-    copies = 0
+    origin = {}  # student -> the student who wrote the answers they handed in
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, datetime(2026, 12, 1))
         written = {}
@@ -68,8 +69,9 @@ def generate(workdir: Path, students: int) -> int:
             for g in gb.add_submission(LAB, sid).notebooks[0].grades:
                 g.auto_score = g.max_score * rng.choice((0, 0.5, 1)) if g.cell.cell_type == "code" else None
             nb = build.read_notebook(lab_notebook("release", LAB))
-            source = written[rng.choice(list(written))] if written and n % 20 == 19 else None
-            copies += source is not None
+            copied = rng.choice(list(written)) if written and n % 20 == 19 else None
+            source = written[copied] if copied else None
+            origin[sid] = origin[copied] if copied else sid
             for cell in nb.cells:
                 gid = cell.metadata.get("nbgrader", {}).get("grade_id")
                 if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
@@ -80,7 +82,7 @@ def generate(workdir: Path, students: int) -> int:
                 path.parent.mkdir(parents=True)
                 build.write_notebook(nb, path)
         gb.db.commit()
-    return copies
+    return {(a, b) for a in origin for b in origin if a < b and origin[a] == origin[b]}
 
 
 def main() -> None:
@@ -91,12 +93,14 @@ def main() -> None:
         workdir = Path(tmp) / LAB
         workdir.mkdir()
         start = time.perf_counter()
-        copies = generate(workdir, args.students)
-        print(f"clase generada: {args.students} entregas ({copies} copias) en {time.perf_counter() - start:.1f} s")
+        planted = generate(workdir, args.students)
+        print(f"clase generada: {args.students} entregas ({len(planted)} parejas copiadas) "
+              f"en {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
         matches, _ = report.copied_answers(LAB, workdir)
-        print(f"similitud: {time.perf_counter() - start:.1f} s, {len({(m.a, m.b) for m in matches})} parejas, "
-              f"{len(matches)} celdas")
+        found = {(m.a, m.b) for m in matches}
+        print(f"similitud: {time.perf_counter() - start:.1f} s, {len(found & planted)} de {len(planted)} parejas "
+              f"copiadas encontradas, {len(found - planted)} parejas más; {len(matches)} celdas")
         start = time.perf_counter()
         report.write_report(LAB, workdir)
         print(f"informe completo (similitud incluida): {time.perf_counter() - start:.1f} s")

@@ -1,4 +1,8 @@
 """Answers that look copied: a renamed, reordered copy is found; independent answers are not flagged."""
+import os
+import subprocess
+import sys
+
 from helpers.instructor import similarity
 
 STUB = "def normalizar(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
@@ -83,3 +87,19 @@ def test_an_idiom_most_of_the_class_writes_is_no_copy():
     assert similarity.similar_answers(answers, {"normalizar": [STUB, KEY]}) == []
     two = {s: answers[s] for s in ("indep_1", "indep_2")}
     assert [(m.a, m.b) for m in similarity.similar_answers(two, {"normalizar": [STUB, KEY]})] == [("indep_1", "indep_2")]
+
+
+def test_tokens_normalise_names_literals_and_comments():
+    """A '#' inside a string is no comment; a string over several lines is one literal; keywords stay."""
+    code = 'texto = """a\n# b"""  # comentario\nfor i in range(3): x += f"#{i}"\n'
+    texts, starts = similarity.tokens(code)
+    assert texts == ["V", "=", "L", "for", "V", "in", "V", "(", "L", ")", ":", "V", "+=", "L"], texts
+    assert code[starts[3]:].startswith("for")
+
+
+def test_fingerprints_are_the_same_in_every_run():
+    """A fixed hash, not Python's salted one: the page lists the same pairs however often it is rebuilt."""
+    script = "from helpers.instructor import similarity; print(sorted(similarity.fingerprints(open(0).read())))"
+    runs = {subprocess.run([sys.executable, "-c", script], input=ORIGINAL, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(runs) == 1, runs

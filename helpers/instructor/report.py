@@ -14,11 +14,9 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-import nbformat
-
 from . import exercises, similarity
 from .build import read_notebook
-from .grading import COURSE_ID, read_grades
+from .grading import COURSE_ID, read_grades, submissions_with_grades
 from ..course import lab_notebook
 
 TOP_MESSAGES = 3  # failure messages listed per test
@@ -54,7 +52,7 @@ def _cells(lab: str, workdir: Path) -> tuple[dict, dict]:
 
     scores, late = {}, {}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
-        for sub in gb.assignment_submissions(lab):
+        for sub in submissions_with_grades(gb, lab):
             late[sub.student.id] = sub.total_seconds_late / 3600
             for nb in sub.notebooks:
                 for g in nb.grades:
@@ -66,8 +64,8 @@ def _cells(lab: str, workdir: Path) -> tuple[dict, dict]:
 def failure_messages(executed) -> dict[str, list[str]]:
     """grade_id -> the error message of each graded cell of an autograded notebook that failed."""
     found = {}
-    for cell in executed.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    for cell in executed["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
         for out in cell.get("outputs", []) if gid else []:
             if out.get("output_type") == "error":
                 text = f"{out.get('ename', '')}: {out.get('evalue', '')}".strip(": ")
@@ -105,10 +103,13 @@ def _side_by_side(match: similarity.Match, answers: dict) -> str:
     return f'<div class="pair">{"".join(cols)}</div>'
 
 
-def _load(path: Path):
-    """A notebook ``course grade`` wrote (already checked and cleaned when it came in): no validation, which
-    would cost more than the whole report in a class of hundreds."""
-    return nbformat.v4.reads(path.read_text(encoding="utf-8"))
+def _load(path: Path) -> dict:
+    """A notebook ``course grade`` wrote (already checked and cleaned when it came in), as plain dicts: neither
+    validation nor nbformat's attribute nodes, which would cost more than the whole report in a class of hundreds."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        cell["source"] = "".join(cell["source"])  # the file may hold it as a list of lines
+    return nb
 
 
 def copied_answers(lab: str, workdir: Path) -> tuple[list[similarity.Match], dict]:

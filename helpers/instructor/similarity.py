@@ -1,6 +1,6 @@
 """Answers that look copied: winnowed fingerprints of normalised code (the MOSS approach).
 
-Each answer cell (nbgrader ``solution: true``) is tokenised with :mod:`tokenize`; comments and blank lines
+Each answer cell (nbgrader ``solution: true``) is tokenised by one regular expression; comments and blank lines
 go, identifiers become ``V`` and literals ``L``, so renaming variables changes nothing. Every k-gram of
 the token stream is hashed and winnowing keeps the smallest hash of each window; two answers are compared
 by the Jaccard index of their fingerprint sets, so lines moved around still share their fingerprints.
@@ -8,10 +8,16 @@ Fingerprints of the release's stub and of the key are dropped first: every corre
 so are those a large part of the class holds (idioms), which also keeps a class of hundreds fast.
 Nothing here changes a grade: it only lists pairs for the instructor to look at.
 """
-import io
+import bisect
+import functools
+import hashlib
+import itertools
 import keyword
+import operator
+import re
+import token
 import tokenize
-import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 K = 5  # tokens per k-gram
@@ -20,7 +26,15 @@ THRESHOLD = 0.5  # Jaccard index from which a pair is listed
 MIN_FINGERPRINTS = 6  # fewer own fingerprints than this: too little code to call it copied
 COMMON_SHARE, COMMON_MIN = 0.1, 10  # a fingerprint more students hold than both is an idiom, not a copy
 
-SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+# a string literal, one quote kind per alternative; a backslash escapes the next character, even a newline
+STRING = "|".join((r"'''(?:\\.|[^\\])*?'''", r'"""(?:\\.|[^\\])*?"""', r"'(?:\\.|[^\\'\n])*'", r'"(?:\\.|[^\\"\n])*"'))
+OPERATORS = "|".join(map(re.escape, sorted(token.EXACT_TOKEN_TYPES, reverse=True)))  # longest first
+# one compiled pattern over the whole cell, many times faster than tokenize; blanks and comments match no group
+TOKEN = re.compile("|".join((
+    r"\s+|\\\r?\n|#[^\r\n]*", rf"(?P<literal>[rRbBuUfF]{{0,2}}(?:{STRING})|{tokenize.Number})",
+    rf"(?P<keyword>\b(?:{'|'.join(keyword.kwlist)})\b)", r"(?P<name>\w+)", rf"(?P<other>{OPERATORS}|\S)")), re.DOTALL)
+NEWLINE = re.compile("\n")
+NORMALISED = {"literal": "L", "name": "V"}  # what a token of that kind becomes; any other token stays as written
 
 
 @dataclass
@@ -34,36 +48,36 @@ class Match:
     lines_b: set
 
 
-def tokens(code: str) -> list[tuple[str, int]]:
-    """Normalised tokens of ``code`` with their line numbers; code that does not tokenise keeps what came before."""
-    out = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type in SKIP:
-                continue
-            if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
-                text = "V"
-            elif tok.type in (tokenize.NUMBER, tokenize.STRING):
-                text = "L"
-            else:
-                text = tok.string
-            out.append((text, tok.start[0]))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return out
+def tokens(code: str) -> tuple[list[str], list[int]]:
+    """The normalised tokens of ``code`` and where each starts in it; a character no token matches stays as it is."""
+    texts, starts = [], []
+    for m in TOKEN.finditer(code):
+        kind = m.lastgroup
+        if kind:
+            texts.append(NORMALISED.get(kind) or m.group())
+            starts.append(m.start())
+    return texts, starts
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a class writes far fewer distinct normalised k-grams than it writes k-grams
+def _hash(gram: tuple[str, ...]) -> int:
+    """A fixed hash, not hash(): the same answers give the same fingerprints in every run; shifted left to leave
+    room for a position."""
+    return int.from_bytes(hashlib.blake2b(" ".join(gram).encode(), digest_size=4).digest(), "big") << 32
 
 
 def fingerprints(code: str) -> dict[int, tuple[int, int]]:
     """Winnowed k-gram hashes of ``code`` -> the first and last line of the k-gram."""
-    toks = tokens(code)
-    texts = [t for t, _ in toks]
-    hashes = [hash(gram) for gram in zip(*(texts[j:] for j in range(K)))]
+    texts, starts = tokens(code)
+    # each hash with its position in the low bits: the smallest of a window is its leftmost smallest hash
+    keyed = list(map(operator.or_, map(_hash, zip(*(texts[j:] for j in range(K)))), itertools.count()))
+    smallest = map(min, zip(*(keyed[j:] for j in range(min(WINDOW, len(keyed))))))  # a short cell: one window
+    newlines = [m.start() for m in NEWLINE.finditer(code)]
     kept = {}
-    for i in range(max(len(hashes) - WINDOW + 1, 1 if hashes else 0)):
-        window = hashes[i:i + WINDOW]
-        smallest = min(window)
-        j = i + window.index(smallest)
-        kept.setdefault(smallest, (toks[j][1], toks[j + K - 1][1]))
+    for pick in dict.fromkeys(smallest):
+        j = pick & 0xFFFFFFFF
+        if pick >> 32 not in kept:
+            kept[pick >> 32] = (bisect.bisect(newlines, starts[j]) + 1, bisect.bisect(newlines, starts[j + K - 1]) + 1)
     return kept
 
 
@@ -77,11 +91,15 @@ def similar_answers(answers: dict[str, dict[str, str]], shared: dict[str, list[s
 
     ``answers``: student -> grade_id -> code; ``shared``: grade_id -> code everyone may share (stub, key)."""
     matches = []
+    computed = {}  # code -> its fingerprints: many students hand in the same stub or the same answer
     for gid in sorted({g for cells in answers.values() for g in cells}):
         common = set().union(*(fingerprints(code) for code in shared.get(gid, [])))
         prints = {}
         for sid, cells in answers.items():
-            own = {h: lines for h, lines in fingerprints(cells.get(gid, "")).items() if h not in common}
+            code = cells.get(gid, "")
+            if code not in computed:
+                computed[code] = fingerprints(code)
+            own = {h: lines for h, lines in computed[code].items() if h not in common}
             if len(own) >= MIN_FINGERPRINTS:
                 prints[sid] = own
         holders = {}
@@ -89,20 +107,17 @@ def similar_answers(answers: dict[str, dict[str, str]], shared: dict[str, list[s
             for h in own:
                 holders.setdefault(h, []).append(sid)
         common_idiom = max(COMMON_SHARE * len(prints), COMMON_MIN)
-        together = {}
-        for sids in holders.values():
-            if len(sids) > common_idiom:
-                continue
-            for i, a in enumerate(sids):
-                for b in sids[i + 1:]:
-                    together[a, b] = together.get((a, b), 0) + 1
-        for (a, b), n in together.items():
-            score = n / len(prints[a].keys() | prints[b].keys())  # the idioms skipped above count against
-            if score >= threshold:
-                both = prints[a].keys() & prints[b].keys()
-                a, b = sorted((a, b))
-                matches.append(Match(gid, a, b, score, _lines(prints[a][h] for h in both),
-                                     _lines(prints[b][h] for h in both)))
+        rare = {h: sids for h, sids in holders.items() if len(sids) <= common_idiom}
+        for a, own in prints.items():
+            for b, n in Counter(itertools.chain.from_iterable(rare.get(h, ()) for h in own)).items():
+                # n over the union is at most n over the larger set: most pairs stop here, before any union
+                if b <= a or n / max(len(own), len(prints[b])) < threshold:
+                    continue
+                score = n / len(own.keys() | prints[b].keys())  # the idioms left out of n count against
+                if score >= threshold:
+                    both = own.keys() & prints[b].keys()
+                    matches.append(Match(gid, a, b, score, _lines(own[h] for h in both),
+                                         _lines(prints[b][h] for h in both)))
     return sorted(matches, key=lambda m: (-m.score, m.grade_id, m.a, m.b))
 
 
@@ -118,7 +133,7 @@ def clusters(matches: list[Match]) -> list[list[str]]:
 
 
 def answer_cells(nb) -> dict[str, str]:
-    """grade_id -> source of every answer code cell of a notebook."""
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-            and c.metadata["nbgrader"].get("grade_id")}
+    """grade_id -> source of every answer code cell of a notebook (an nbformat node or the plain dict of its JSON)."""
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in nb["cells"]
+            if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")
+            and c["metadata"]["nbgrader"].get("grade_id")}
