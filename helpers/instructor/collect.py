@@ -11,9 +11,8 @@ Each file keeps its :class:`Identity` (the platform, the name and participant id
 wrote them) so that grades can go back to the platform, and what its name says of its date. A
 platform's zip never gives the submission time: Moodle 4.1 and later and Canvas stamp every member
 with the moment of the download, so a zip member's date is never read. Canvas marks a late
-submission in its name (``LATE``), kept as :attr:`Submission.late_mark`; Moodle's times come from its
-grading worksheet at export time (:mod:`.platform_files`); in a plain folder the date is the file's
-modification time (:class:`TimeSource`). Whatever is doubtful (two
+submission in its name (``LATE``), kept as :attr:`Submission.late_mark`; in a plain folder the date
+is the file's modification time (:class:`TimeSource`). Whatever is doubtful (two
 spellings of one student, several different notebooks, online text without a notebook) is resolved
 by a stated rule and named in ``Submission.doubt`` for the report, never silently.
 
@@ -120,7 +119,6 @@ class TimeSource(enum.Enum):
     """Where a submission's date came from (the value is how the report says it)."""
 
     FILE = "fecha de modificación del archivo en la carpeta"
-    WORKSHEET = "«Última modificación (entrega)» de la hoja de calificaciones de Moodle"
 
 
 @dataclass
@@ -192,10 +190,7 @@ def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Un
     """Who sent ``name`` (a relative path) under ``patterns``, or why that cannot be told."""
     if any(p == "moodle" for p, _ in patterns) and MOODLE_DEFAULT_GROUP.search(name):
         return Unidentified.MOODLE_DEFAULT_GROUP
-    for platform, regex in patterns:
-        m = regex.search(name)
-        if not m:
-            continue
+    for platform, m in _matches(name, patterns):
         groups = m.groupdict()
         raw = (groups.get("student") or groups.get("estudiante") or "").strip()
         if platform in ("nombre", "classroom"):
@@ -210,12 +205,17 @@ def identify(name: str, patterns: list[tuple[str, re.Pattern]]) -> Identity | Un
     return Unidentified.NO_MATCH
 
 
+def _matches(name: str, patterns: list[tuple[str, re.Pattern]]):
+    """(platform, match) of each pattern that ``name`` matches, in the patterns' order."""
+    for platform, regex in patterns:
+        if m := regex.search(name):
+            yield platform, m
+
+
 def late_mark(name: str, patterns: list[tuple[str, re.Pattern]]) -> bool:
     """Whether the platform's name for ``name`` marks it late (Canvas's ``LATE``); no platform says by how much."""
-    for _, regex in patterns:
-        if m := regex.search(name):
-            return any(m.groupdict().get(g) for g in ("late", "late_anon"))
-    return False
+    first = next(_matches(name, patterns), None)
+    return bool(first) and any(first[1].groupdict().get(g) for g in ("late", "late_anon"))
 
 
 def student_of(name: str, patterns: list[tuple[str, re.Pattern]]) -> str | None:
@@ -398,7 +398,8 @@ def choose_latest(subs: list[Submission]) -> None:
                 "mismo estudiante" if len(spellings) > 1 else "varios cuadernos distintos del mismo estudiante")
         rule = ("el más reciente por fecha" if all(s.received for s in subs) else
                 "el último por orden de nombre (la descarga de la plataforma no dice cuándo se envió cada uno)")
-        doubt = f"{what}: {', '.join(s.name for s in subs)}; se califica {rule}, {subs[-1].name}; comprueba que es el que debe contar"
+        doubt = (f"{what}: {', '.join(s.name for s in subs)}; se califica {rule}, {subs[-1].name}; comprueba que es "
+                 "el que debe contar")
         for sub in subs:
             sub.doubt = doubt
     else:
