@@ -56,7 +56,7 @@ else:  # en una copia local del curso: usa su carpeta helpers/
                                  "insignia de arriba o, en tu computadora, instálalo con: pip install " + PAQUETE)
 
 import helpers
-print(helpers.profile().describe())"""
+print(helpers.prepare_notebook().describe())"""
 
 
 def pinned_version(version: str = REPO_VERSION) -> str:
