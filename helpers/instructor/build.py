@@ -279,16 +279,8 @@ def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, for
     for extra in lab_notebook("source", lab, root).parent.iterdir():  # data files beside the notebook
         if extra.is_file() and extra.suffix != ".ipynb":
             shutil.copy2(extra, out.parent / extra.name)
-    previous = os.environ.get("COURSE_PROFILE")
-    os.environ["COURSE_PROFILE"] = profile_name
-    try:
-        NotebookClient(key, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(out.parent)}}).execute()
-    finally:
-        if previous is None:
-            os.environ.pop("COURSE_PROFILE")
-        else:
-            os.environ["COURSE_PROFILE"] = previous
+    NotebookClient(key, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}
+                   ).execute(env={**os.environ, "COURSE_PROFILE": profile_name})
     key.metadata["course"] = {"fingerprint": fingerprint, "profile": profile_name}
     write_notebook(key, out)
     return out
