@@ -218,13 +218,16 @@ def course_config(root: Path):
     return config
 
 
-def run_nbgrader(converter, root: Path, lab: str, student: str | None = None) -> dict:
+def run_nbgrader(converter, root: Path, lab: str, student: str | None = None, overrides=None) -> dict:
     """Run nbgrader's ``converter`` (``Autograde``, ``GenerateAssignment``) in this process, with ``--force``,
-    on the course folder ``root`` and its configuration; nbgrader's result (``success``, ``log``, ``error``)."""
+    on the course folder ``root`` and its configuration, with the traitlets ``Config`` ``overrides`` on top
+    (objects of this process, such as warm kernels); nbgrader's result (``success``, ``log``, ``error``)."""
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
     config = course_config(root)
+    if overrides is not None:
+        config.merge(overrides)
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = lab
     if student is not None:
