@@ -1,7 +1,9 @@
 """helpers: the package every lab notebook of the course imports.
 
-This is the students' half: ``course`` (the labs), ``runtime`` (profiles), ``standins`` and ``data``
-(datasets), ``models``, ``training``, ``evaluation``, ``plots``, ``checks`` and ``budgets``. It imports nothing from ``helpers.instructor`` (build, grading and the ``course``
+This is the students' half: ``course`` (the labs), ``runtime`` (profiles and the kernel's setup), ``data``
+(every dataset name, from ``vision_datasets``, ``fer2013``, ``fer2013_install``, ``loaders``, ``colab``,
+``progress``, ``data_root`` and ``standins``), ``models``, ``training``, ``evaluation``, ``plots``, ``checks``
+and ``budgets``. It imports nothing from ``helpers.instructor`` (build, grading and the ``course``
 command), which students never install.
 """
 from .course import LABS
