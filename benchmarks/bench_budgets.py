@@ -32,13 +32,11 @@ import torchvision  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from helpers import budgets, runtime, seed_everything  # noqa: E402
+from helpers import budgets, seed_everything  # noqa: E402
 from helpers.course import LABS, lab_notebook  # noqa: E402
 from helpers.data import TensorLoader, random_crop_flip  # noqa: E402
 from helpers.training import amp_context, fit, prepare_model  # noqa: E402
 
-# the smoke profile (quiet progress bars) would also cut PyTorch to one thread: keep them all
-runtime.SMOKE_THREADS = torch.get_num_threads()
 
 MNIST = (60_000, 10_000)
 CIFAR10 = (50_000, 10_000)

@@ -22,13 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from helpers import runtime, seed_everything  # noqa: E402
+from helpers import seed_everything  # noqa: E402
 from helpers.data import TensorLoader  # noqa: E402
 from helpers.training import History, amp_context, fit, prepare_model  # noqa: E402
 
-
-# the smoke profile (quiet progress bars) would also cut PyTorch to one thread: keep them all
-runtime.SMOKE_THREADS = torch.get_num_threads()
 
 def fit_item_per_batch(model, loader, loss_fn, optimizer, epochs, device) -> History:
     """``fit``'s training loop as it was before: loss and hits read with ``.item()`` on every batch."""

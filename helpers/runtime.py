@@ -1,6 +1,9 @@
-"""The active profile (``full`` in Colab, ``smoke`` under nbgrader and CI), seeding and devices."""
+"""The active profile (``full`` in Colab, ``smoke`` under nbgrader and CI), seeding, devices, and the
+setup of a lab's kernel."""
 import os
 import random
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,18 +116,13 @@ SMOKE_THREADS = 1
 
 
 def profile() -> Profile:
-    """Return the active :class:`Profile`, read from the environment on every call.
-
-    The smoke profile also limits PyTorch to :data:`SMOKE_THREADS` CPU threads.
-    """
+    """Return the active :class:`Profile`, read from the environment on every call."""
     name = profile_name()
     steps = dry_run_steps()
     default_data = cache_dir() / "standins" if name == "smoke" else Path.cwd() / "datos"
     data_root = Path(os.environ.get("COURSE_DATA") or default_data)
     work_root = Path(os.environ.get("COURSE_WORK") or data_root)
     if name == "smoke":
-        if torch.get_num_threads() != SMOKE_THREADS:
-            torch.set_num_threads(SMOKE_THREADS)
         return Profile(
             name="smoke",
             device=torch.device("cpu"),
@@ -157,3 +155,22 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+
+
+def show_warning_on_stdout(message, category, filename, lineno, file=None, line=None):
+    """A ``warnings.showwarning`` that prints one Spanish line on stdout: ``Aviso (Categoría): mensaje``."""
+    print(f"Aviso ({category.__name__}): {message}", file=sys.stdout)
+
+
+def prepare_notebook() -> Profile:
+    """Set up the kernel of a lab (its setup cell calls this) and return the active :class:`Profile`.
+
+    Warnings print on stdout (:func:`show_warning_on_stdout`): nbgrader scores 0 any test cell that
+    writes to stderr, so a harmless warning raised by a correct answer (a deprecation in a library, say)
+    must not go there. In smoke, PyTorch gets :data:`SMOKE_THREADS` CPU threads.
+    """
+    warnings.showwarning = show_warning_on_stdout
+    active = profile()
+    if active.is_smoke and torch.get_num_threads() != SMOKE_THREADS:
+        torch.set_num_threads(SMOKE_THREADS)
+    return active

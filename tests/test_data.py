@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import data, standins
+from helpers import data, fer2013, loaders, runtime, standins
 
 
 def test_mnist_standin_is_read_by_torchvision():
@@ -60,7 +60,7 @@ def test_mnist_and_cifar10_read_the_folder_given_and_the_training_split_by_defau
 def _copy_fer(tmp_path):
     import shutil
     root = tmp_path / "datos"
-    shutil.copytree(standins.fer2013(data.profile().data_root), root / "fer2013")
+    shutil.copytree(standins.fer2013(runtime.profile().data_root), root / "fer2013")
     shutil.rmtree(root / "fer2013" / ".cache", ignore_errors=True)
     return root
 
@@ -111,7 +111,7 @@ def test_fer_cache_is_reused_and_invalidated(tmp_path, monkeypatch):
     first = data.load_fer2013("test", root=root)
     decoded = []
     real_decode = data.decode_images
-    monkeypatch.setattr(data, "decode_images", lambda paths: decoded.append(len(paths)) or real_decode(paths))
+    monkeypatch.setattr(fer2013, "decode_images", lambda paths: decoded.append(len(paths)) or real_decode(paths))
     again = data.load_fer2013("test", root=root)
     assert decoded == [], "a second load of unchanged files must read the cache, not decode the images"
     assert torch.equal(again.images, first.images) and torch.equal(again.targets, first.targets)
@@ -228,7 +228,7 @@ def test_vectorised_conversion_equals_the_per_example_transform(loader, transfor
         transform = transforms.Compose([transforms.ToTensor(),
                                         transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     ds = loader(train=False, transform=transform)
-    fast_x, fast_y = data._vectorized(ds)
+    fast_x, fast_y = loaders._vectorized(ds)
     slow_x = torch.stack([ds[i][0] for i in range(len(ds))])
     slow_y = torch.tensor([ds[i][1] for i in range(len(ds))])
     assert torch.allclose(fast_x, slow_x, atol=1e-6) and torch.equal(fast_y, slow_y)
@@ -240,7 +240,7 @@ def test_vectorised_conversion_equals_the_per_example_transform(loader, transfor
 def test_unknown_transforms_take_the_general_path():
     from torchvision import transforms
     ds = data.load_mnist(train=False, transform=transforms.Compose([transforms.ToTensor(), transforms.RandomRotation(0)]))
-    assert data._vectorized(ds) is None
+    assert loaders._vectorized(ds) is None
     assert data.dataset_to_tensors(ds)[0].shape == (360, 1, 28, 28)
 
 
@@ -270,7 +270,7 @@ def _fer_archive(tmp_path, layout):
     import io
     import tarfile
     import zipfile
-    fer = standins.fer2013(data.profile().data_root)
+    fer = standins.fer2013(runtime.profile().data_root)
     archive = tmp_path / f"descarga_{layout}.zip"
     with zipfile.ZipFile(archive, "w") as zf:  # stored, not compressed: PNGs are compressed already
         if layout == "folder":
@@ -299,7 +299,7 @@ def test_install_fer2013_from_a_kaggle_style_zip(tmp_path, layout):
 
 
 def test_install_fer2013_from_a_folder_or_the_csv_and_clear_errors(tmp_path):
-    fer = standins.fer2013(data.profile().data_root)
+    fer = standins.fer2013(runtime.profile().data_root)
     data.install_fer2013(fer / "fer2013.csv", tmp_path / "a")
     assert data.fer_layout(tmp_path / "a") == "csv"
     data.install_fer2013(fer, tmp_path / "b")
@@ -315,7 +315,7 @@ def test_install_fer2013_from_a_folder_or_the_csv_and_clear_errors(tmp_path):
 
 
 def test_get_fer2013_does_nothing_when_the_data_are_there_and_explains_outside_colab(tmp_path, capsys):
-    assert data.get_fer2013("drive") == data.profile().data_root / "fer2013"  # smoke: the stand-ins are there
+    assert data.get_fer2013("drive") == runtime.profile().data_root / "fer2013"  # smoke: the stand-ins are there
     assert "ya está" in capsys.readouterr().out
     with pytest.raises(data.CourseDataError) as error:
         data.get_fer2013("subir", root=tmp_path)

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torchvision import datasets, transforms
 
-from helpers import data, standins
+from helpers import data, fer2013, runtime, standins
 
 PIXELS = " ".join(["7"] * 48 * 48)
 
@@ -132,7 +132,7 @@ def test_fer_in_the_profile_folder_is_made_in_smoke_but_never_in_a_folder_given(
     with pytest.raises(data.CourseDataError):
         data.fer_layout(tmp_path)
     assert made == [] and not (tmp_path / "fer2013").exists()
-    assert data.fer_layout() == "folder" and made == [data.profile().data_root]
+    assert data.fer_layout() == "folder" and made == [runtime.profile().data_root]
 
 
 # --- the decoded-image cache ---------------------------------------------------------------------
@@ -165,11 +165,11 @@ def _arrays():
 
 def test_cache_is_read_memory_mapped_and_copy_on_write(tmp_path):
     cache = tmp_path / ".cache" / "test-1"
-    data._cached(cache, _arrays)
-    again = data._cached(cache, lambda: pytest.fail("a saved cache must not be computed again"))
+    fer2013._cached(cache, _arrays)
+    again = fer2013._cached(cache, lambda: pytest.fail("a saved cache must not be computed again"))
     assert isinstance(again["images"], np.memmap) and np.array_equal(again["images"], _arrays()["images"])
     again["images"][0, 0] = 99  # a change in memory (a transform in place) never reaches the file
-    assert np.array_equal(data._cached(cache, _arrays)["images"], _arrays()["images"])
+    assert np.array_equal(fer2013._cached(cache, _arrays)["images"], _arrays()["images"])
 
 
 def test_cache_is_saved_over_a_temporary_folder_left_by_an_interrupted_save(tmp_path):
@@ -179,9 +179,9 @@ def test_cache_is_saved_over_a_temporary_folder_left_by_an_interrupted_save(tmp_
     (left / "images.npy").write_bytes(b"a medias")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        data._cached(cache, _arrays)
+        fer2013._cached(cache, _arrays)
     assert sorted(os.listdir(tmp_path / ".cache")) == ["test-1"]
-    assert np.array_equal(data._cached(cache, _arrays)["images"], _arrays()["images"])
+    assert np.array_equal(fer2013._cached(cache, _arrays)["images"], _arrays()["images"])
 
 
 def test_cache_that_cannot_be_saved_warns_and_leaves_nothing_behind(tmp_path):
@@ -189,7 +189,7 @@ def test_cache_that_cannot_be_saved_warns_and_leaves_nothing_behind(tmp_path):
     cache.parent.mkdir()
     cache.write_text("un archivo donde iría la caché")
     with pytest.warns(UserWarning) as caught:
-        arrays = data._cached(cache, _arrays)
+        arrays = fer2013._cached(cache, _arrays)
     assert np.array_equal(arrays["labels"], [4, 5])
     assert len(caught) == 1 and re.fullmatch(rf"No se pudo guardar la caché {re.escape(str(cache))}: \[Errno \d+\] "
                                              r".+\. La próxima carga será más lenta\.",

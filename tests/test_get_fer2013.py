@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import data, standins
+from helpers import colab as helpers_colab, course, data, fer2013_install, runtime, standins
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def fer_zip():
     """A zip with FER-2013's CSV in it, as bytes (the stand-in's CSV)."""
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as zf:
-        zf.write(standins.fer2013(data.profile().data_root) / "fer2013.csv", "fer2013/fer2013.csv")
+        zf.write(standins.fer2013(runtime.profile().data_root) / "fer2013.csv", "fer2013/fer2013.csv")
     return packed.getvalue()
 
 
@@ -67,7 +67,7 @@ def test_an_uploaded_zip_is_installed_then_deleted_and_not_asked_for_again(colab
 
 
 def test_drive_is_mounted_and_the_zip_copied_from_it(colab, fer_zip, monkeypatch):
-    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     colab.drive["MyDrive/fer2013.zip"] = fer_zip
     assert data.get_fer2013("drive", root=colab.root) == colab.root / "fer2013"
     assert colab.mounted == [str(colab.content / "drive")] and data.fer_layout(colab.root) == "csv"
@@ -133,7 +133,7 @@ def course_copy(tmp_path, monkeypatch, fer_zip):
     copy = tmp_path / "servidor" / "descarga"
     copy.parent.mkdir()
     copy.write_bytes(fer_zip)
-    monkeypatch.setattr(data.course, "FER2013_URL", copy.as_uri())
+    monkeypatch.setattr(course, "FER2013_URL", copy.as_uri())
     return copy
 
 
@@ -147,7 +147,7 @@ def test_with_the_course_url_set_it_is_the_default_and_downloads_with_a_progress
 
 
 def test_without_the_course_url_the_default_says_so_and_the_course_origin_refuses(colab, monkeypatch):
-    monkeypatch.setattr(data.course, "FER2013_URL", "")
+    monkeypatch.setattr(course, "FER2013_URL", "")
     assert data.default_fer_origin() == "kaggle"
     with pytest.raises(data.CourseDataError, match=r"no ha dejado un enlace del curso.*\"kaggle\", \"drive\" o "
                                                    r"\"subir\""):
@@ -158,11 +158,11 @@ def test_without_the_course_url_the_default_says_so_and_the_course_origin_refuse
 def test_a_download_with_another_checksum_is_refused_and_the_right_one_installed(colab, course_copy, monkeypatch):
     import hashlib
 
-    monkeypatch.setattr(data.course, "FER2013_SHA256", "0" * 64)
+    monkeypatch.setattr(course, "FER2013_SHA256", "0" * 64)
     with pytest.raises(data.CourseDataError, match="SHA-256 no coincide"):
         data.get_fer2013("curso", root=colab.root)
     assert not (colab.root / "fer2013").exists()
-    monkeypatch.setattr(data.course, "FER2013_SHA256", hashlib.sha256(course_copy.read_bytes()).hexdigest().upper())
+    monkeypatch.setattr(course, "FER2013_SHA256", hashlib.sha256(course_copy.read_bytes()).hexdigest().upper())
     assert data.get_fer2013("curso", root=colab.root) == colab.root / "fer2013"
 
 
@@ -170,7 +170,7 @@ def test_a_web_page_or_a_dead_link_instead_of_the_file_fails_in_spanish(colab, c
     course_copy.write_bytes(b"<!DOCTYPE html><html><body>Google Drive - Virus scan warning</body></html>")
     with pytest.raises(data.CourseDataError, match="devolvió una página web.*Cualquier persona con el enlace"):
         data.get_fer2013("curso", root=colab.root)
-    monkeypatch.setattr(data.course, "FER2013_URL", (course_copy.parent / "no-existe.zip").as_uri())
+    monkeypatch.setattr(course, "FER2013_URL", (course_copy.parent / "no-existe.zip").as_uri())
     with pytest.raises(data.CourseDataError, match="No se pudo descargar FER-2013 del enlace del curso"):
         data.get_fer2013("curso", root=colab.root)
     assert not (colab.root / "fer2013").exists()
@@ -178,8 +178,8 @@ def test_a_web_page_or_a_dead_link_instead_of_the_file_fails_in_spanish(colab, c
 
 def test_a_drive_sharing_link_becomes_its_direct_download():
     link = "https://drive.google.com/file/d/1AbC-d_9/view?usp=sharing"
-    assert data._direct_url(link) == "https://drive.usercontent.google.com/download?id=1AbC-d_9&export=download&confirm=t"
-    assert data._direct_url("https://ejemplo.org/fer2013.zip") == "https://ejemplo.org/fer2013.zip"
+    assert fer2013_install._direct_url(link) == "https://drive.usercontent.google.com/download?id=1AbC-d_9&export=download&confirm=t"
+    assert fer2013_install._direct_url("https://ejemplo.org/fer2013.zip") == "https://ejemplo.org/fer2013.zip"
 
 
 def test_an_unknown_origin_lists_the_valid_ones():
@@ -199,7 +199,7 @@ def full_profile(monkeypatch, tmp_path):
 
 
 def test_in_colab_progress_goes_to_drive_which_is_mounted_by_default(colab, full_profile, monkeypatch, capsys):
-    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     folder = data.progress_folder("lab5")
     assert folder == colab.content / "drive" / "MyDrive" / "dl-curso" / "lab5" and folder.is_dir()
     assert colab.mounted == [str(colab.content / "drive")]
@@ -208,7 +208,7 @@ def test_in_colab_progress_goes_to_drive_which_is_mounted_by_default(colab, full
 
 
 def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab, full_profile, monkeypatch, capsys):
-    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     assert data.progress_folder("lab5", drive=False) == full_profile / "lab5" and colab.mounted == []
     assert "Colab lo borra al cerrar la sesión" in capsys.readouterr().out
 
@@ -222,14 +222,14 @@ def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab,
 
 def test_in_smoke_progress_is_temporary_and_drive_is_never_touched(colab, monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
-    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     first, second = data.progress_folder("lab5"), data.progress_folder("lab5")
     assert first.is_dir() and second.is_dir() and first != second and colab.mounted == []
     assert not (colab.content / "drive").exists()
 
 
 def test_a_colab_without_the_drive_module_falls_back_to_the_session_folder(colab, full_profile, monkeypatch, capsys):
-    monkeypatch.setattr(data, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     del sys.modules["google.colab"].drive
     assert data.progress_folder("lab5") == full_profile / "lab5"
     assert "No se pudo montar Google Drive (ImportError" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
@@ -32,7 +33,6 @@ def test_smoke_budgets(monkeypatch):
     p = runtime.profile()
     assert p.device == torch.device("cpu") and not p.download and not p.pretrained
     assert p.epochs(full=10) == 1 and p.epochs(full=10, smoke=6) == 6
-    assert torch.get_num_threads() == runtime.SMOKE_THREADS
     assert len(p.limit(list(range(5000)), "train")) == p.train_size
     assert len(p.limit(list(range(10)), "test")) == 10
     monkeypatch.setenv("COURSE_PROFILE", "full")
@@ -73,18 +73,15 @@ def test_limit_cap_tightens_smoke_and_leaves_full_alone(monkeypatch):
 
 
 def test_warnings_print_on_stdout_so_nbgrader_does_not_zero_the_cell():
-    code = "import warnings, helpers; warnings.warn('aviso inofensivo')"
+    code = "import warnings, helpers; helpers.prepare_notebook(); warnings.warn('aviso inofensivo')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Aviso (UserWarning): aviso inofensivo" in out.stdout and out.stderr == ""
 
 
 def test_a_warning_is_one_spanish_line_on_stdout(capsys):
-    import warnings
-
-    import helpers
     with warnings.catch_warnings():
         warnings.simplefilter("always")
-        warnings.showwarning = helpers._show_warning_on_stdout  # what ``import helpers`` installs (test above)
+        runtime.prepare_notebook()
         warnings.warn("aviso inofensivo")
         warnings.warn("obsoleto", DeprecationWarning)
     out = capsys.readouterr()
@@ -177,9 +174,12 @@ def test_labs_write_beside_their_data_unless_course_work_says_where(monkeypatch,
         monkeypatch.delenv("COURSE_WORK")
 
 
-def test_smoke_sets_one_thread_whatever_there_was(monkeypatch):
+def test_a_smoke_notebook_gets_one_thread_whatever_there_was(monkeypatch):
     torch.set_num_threads(2)
     runtime.profile()
+    assert torch.get_num_threads() == 2, "profile() only reads the environment"
+    with warnings.catch_warnings():
+        assert runtime.prepare_notebook().is_smoke
     assert torch.get_num_threads() == runtime.SMOKE_THREADS
 
 

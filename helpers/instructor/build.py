@@ -56,7 +56,7 @@ else:  # en una copia local del curso: usa su carpeta helpers/
                                  "insignia de arriba o, en tu computadora, instálalo con: pip install " + PAQUETE)
 
 import helpers
-print(helpers.profile().describe())"""
+print(helpers.prepare_notebook().describe())"""
 
 
 def pinned_version(version: str = REPO_VERSION) -> str:
@@ -218,13 +218,16 @@ def course_config(root: Path):
     return config
 
 
-def run_nbgrader(converter, root: Path, lab: str, student: str | None = None) -> dict:
+def run_nbgrader(converter, root: Path, lab: str, student: str | None = None, overrides=None) -> dict:
     """Run nbgrader's ``converter`` (``Autograde``, ``GenerateAssignment``) in this process, with ``--force``,
-    on the course folder ``root`` and its configuration; nbgrader's result (``success``, ``log``, ``error``)."""
+    on the course folder ``root`` and its configuration, with the traitlets ``Config`` ``overrides`` on top
+    (objects of this process, such as warm kernels); nbgrader's result (``success``, ``log``, ``error``)."""
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
     config = course_config(root)
+    if overrides is not None:
+        config.merge(overrides)
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = lab
     if student is not None:
@@ -279,16 +282,8 @@ def build_solution(lab: str, profile_name: str = "smoke", root: Path = ROOT, for
     for extra in lab_notebook("source", lab, root).parent.iterdir():  # data files beside the notebook
         if extra.is_file() and extra.suffix != ".ipynb":
             shutil.copy2(extra, out.parent / extra.name)
-    previous = os.environ.get("COURSE_PROFILE")
-    os.environ["COURSE_PROFILE"] = profile_name
-    try:
-        NotebookClient(key, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(out.parent)}}).execute()
-    finally:
-        if previous is None:
-            os.environ.pop("COURSE_PROFILE")
-        else:
-            os.environ["COURSE_PROFILE"] = previous
+    NotebookClient(key, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}
+                   ).execute(env={**os.environ, "COURSE_PROFILE": profile_name})
     key.metadata["course"] = {"fingerprint": fingerprint, "profile": profile_name}
     write_notebook(key, out)
     return out

@@ -12,7 +12,7 @@ import json
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Any, Integer, Unicode
 
 from .judge import is_test
 from .tamper import MARK
@@ -48,12 +48,13 @@ class RobustExecute(Execute):
     """``Execute`` that disables a cell which kills or hangs the kernel, then runs the notebook again.
 
     In a grading worker, the first run takes a kernel warmed ahead of time from ``warm_kernels``
-    (:class:`~helpers.instructor.worker.WarmKernels`) and shuts it down after; a re-run starts a cold one.
+    and shuts it down after; a re-run starts a cold one.
     """
 
-    #: Set by a grading worker; None: a new kernel for every run.
-    warm_kernels = None
-
+    # not Instance(WarmKernels): the worker runs as ``python -m``, so its class is __main__.WarmKernels
+    warm_kernels = Any(None, allow_none=True, help="Kernels warmed ahead by a grading worker "
+                       "(:class:`~helpers.instructor.worker.WarmKernels`); None: a new kernel for every run."
+                       ).tag(config=True)
     max_disabled = Integer(5, help="Most cells disabled in one notebook before giving up.").tag(config=True)
     incident_file = Unicode("", help="JSON file where disabled cells are listed.").tag(config=True)
 

@@ -602,8 +602,8 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
     notes = []
     submitted = lab_notebook(f"submitted/{outcome.student}", lab, workdir)
     before, after = _answers(submitted), _answers(lab_notebook(f"submitted/{outcome.student}", lab, outcome.root))
-    warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
         who = sub.identity if sub else None
         first, last = who.first_last() if who else (None, None)
         known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}

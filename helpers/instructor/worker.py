@@ -223,6 +223,10 @@ class WarmKernels:
         km = loop.run_until_complete(self._launch())  # the first one boots while the worker starts
         self.next = loop.create_task(self._ready(km))
 
+    def __deepcopy__(self, memo):
+        # traitlets copies each configured value (``RobustExecute.warm_kernels``): the kernels are one pool
+        return self
+
     async def _launch(self):
         """A sealed kernel, started (not yet ready); None if it would not start."""
         from .sandbox import SandboxedKernelManager
@@ -291,15 +295,17 @@ class WarmKernels:
             self.loop.run_until_complete(self._shut(km))
 
 
-def grade_job(job: Job) -> None:
-    """Autograde one job in this process; raise if nbgrader failed (its log is in ``root/nbgrader.log``)."""
+def grade_job(job: Job, warm=None) -> None:
+    """Autograde one job in this process, its first run in a kernel from ``warm`` (:class:`WarmKernels`)
+    when given; raise if nbgrader failed (its log is in ``root/nbgrader.log``)."""
     from nbgrader.converters import Autograde
+    from traitlets.config import Config
 
     from .build import run_nbgrader
 
     root = Path(job.root)
     os.chdir(root)
-    result = run_nbgrader(Autograde, root, job.lab, job.student)
+    result = run_nbgrader(Autograde, root, job.lab, job.student, Config(RobustExecute={"warm_kernels": warm}))
     (root / LOG_NAME).write_text(result.get("log", "") + result.get("error", ""))
     if not result["success"]:
         raise RuntimeError("nbgrader autograde falló")
@@ -324,10 +330,7 @@ def main() -> None:
     warm = WarmKernels(kernels, loop) if kernels.sealed else None
     import nbgrader.converters  # noqa: F401  (what every job needs, imported while the kernel boots)
 
-    from . import tamper  # noqa: F401
-    from .execute import RobustExecute
-
-    RobustExecute.warm_kernels = warm
+    from . import execute, tamper  # noqa: F401
     jobs = loop.run_until_complete(_stdin_reader(loop))
     try:
         while line := loop.run_until_complete(jobs.readline()):
@@ -336,7 +339,7 @@ def main() -> None:
                 warm.more = not job.last
             error = None
             try:
-                grade_job(job)
+                grade_job(job, warm)
             except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 with open(Path(job.root) / LOG_NAME, "a") as log:
