@@ -29,6 +29,10 @@ FER2013_URL = ""
 #: The SHA-256 of that file (``sha256sum fer2013.zip``), checked after each download; empty: not checked.
 FER2013_SHA256 = ""
 
+#: The time zone of the instructor's Moodle profile (``Europe/Madrid``, ``America/Bogota``): the dates in
+#: Moodle's grading worksheet are written in it without saying so. ``course export --zona-horaria`` wins.
+PLATFORM_TIME_ZONE = ""
+
 #: Folder, in the course and in the student distribution, of the models the instructor trained once
 #: (``course checkpoints LAB`` writes ``checkpoints/<lab>/``; ``course publish`` copies it).
 CHECKPOINTS = "checkpoints"

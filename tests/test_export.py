@@ -7,7 +7,7 @@ import math
 import shutil
 import zipfile
 from pathlib import Path
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nbgrader.plugins import LateSubmissionPlugin
@@ -74,8 +74,9 @@ def graded(tmp_path_factory):
 @pytest.fixture(scope=shared)
 def exported(graded):
     """One export of the class (the feedback pages take a while to write)."""
-    return export.export(LAB, graded, out_of=_points("code") + _points("written"),
-                         canvas_assignment="Laboratorio 1 (98765)")
+    return export.export(LAB, graded, export.ExportOptions(out_of=_points("code") + _points("written"),
+                                                           canvas_assignment="Laboratorio 1 (98765)",
+                                                           penalty=export.Penalty.COURSE))
 
 
 def _rows(path):
@@ -128,9 +129,11 @@ def test_canvas_file_is_keyed_by_user_id_with_the_late_penalty(exported):
     # anonymous one has no user id
     assert "anon_4242" in result.summary() and "anónima" in result.summary()
     assert "garciaana_12345, 30.0 h" in result.summary()
-    final = {r[0]: r for r in _rows(result.folder / f"notas_finales_{LAB}.csv")}
-    assert final["garciaana_12345"][10] == f"{_points('code') + 2:g}" and final["garciaana_12345"][11] == "0"
-    assert final["luis"][11] == f"{_points('code') + 1:g}"
+    rows = _rows(result.folder / f"notas_finales_{LAB}.csv")
+    final = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert final["garciaana_12345"]["penalizacion_retraso"] == f"{_points('code') + 2:g}"
+    assert final["garciaana_12345"]["nota_final"] == "0" and final["garciaana_12345"]["penaliza"] == "curso"
+    assert final["luis"]["nota_final"] == f"{_points('code') + 1:g}"
 
 
 def test_final_grades_file_has_every_student_and_each_part_of_the_grade(graded, exported):
@@ -142,8 +145,10 @@ def test_final_grades_file_has_every_student_and_each_part_of_the_grade(graded, 
         penalty = code + points if late else 0  # penalty_method "zero": a late grade is 0
         final = "" if written is None else f"{code + points - penalty:g}"
         expected.append([sid, who.name, who.platform, who.participant, f"{code:g}", f"{points:g}",
-                         "0" if written is not None else "2", f"{top:g}", (DUE + timedelta(hours=hours)).isoformat(),
-                         f"{late:.2f}", f"{penalty:g}", final, final])
+                         "0" if written is not None else "2", f"{top:g}",
+                         (DUE + timedelta(hours=hours)).replace(tzinfo=timezone.utc).isoformat(),
+                         "fecha de la entrega en nbgrader", DUE.replace(tzinfo=timezone.utc).isoformat(),
+                         f"{late:.2f}", "", "curso", f"{penalty:g}", final, final])
     rows = _rows(exported.folder / f"notas_finales_{LAB}.csv")
     assert rows[0] == export.FINAL_COLUMNS and rows[1:] == expected
     on_ten = _rows(export.write_final_csv(exported.grades, graded / "sobre_diez.csv", 10))
@@ -176,7 +181,8 @@ def test_a_late_penalty_plugin_named_in_the_course_config_is_used(graded, tmp_pa
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         gb.find_submission(LAB, "luis").timestamp = DUE + timedelta(seconds=1)
         gb.db.commit()
-    penalties = {g.student: g.late_penalty for g in export.final_grades(LAB, workdir)}
+    course = export.ExportOptions(penalty=export.Penalty.COURSE)
+    penalties = {g.student: g.late_penalty for g in export.final_grades(LAB, workdir, course)}
     assert penalties == {"ana_garcia_1234567": 0, "ana_garcia_7654321": 0, "anon_4242": 0,
                          "luis": 1,  # one second late
                          "garciaana_12345": _points("code") + 2}  # 30 h late: 30 points, but never below 0
@@ -193,7 +199,7 @@ def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, 
     (workdir / "exportar").mkdir(exist_ok=True)  # an earlier export
     code, top = _points("code"), _points("code") + _points("written")
     on_one = lambda points: f"{round(points / top, 2):g}"  # noqa: E731
-    result = export.export(LAB, workdir, out_of=1, canvas_assignment="Lab 1 (4)")
+    result = export.export(LAB, workdir, export.ExportOptions(out_of=1, canvas_assignment="Lab 1 (4)"))
     assert result.folder == workdir / "exportar"
     moodle = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
     assert moodle["Participante1234567"][2:4] == [on_one(code + 5), "1"]
@@ -208,13 +214,13 @@ def test_export_again_on_a_scale_of_one_and_without_platform_identities(graded, 
             if g.cell.cell_type == "markdown":
                 g.manual_score, g.needs_manual_grade = None, True  # the anonymous answers not graded yet
         gb.db.commit()
-    summary = export.export(LAB, workdir, out_of=10, canvas_assignment="Lab 1 (4)").summary()
+    summary = export.export(LAB, workdir, export.ExportOptions(out_of=10, canvas_assignment="Lab 1 (4)")).summary()
     assert "anon_4242" in summary.split("sin nota")[1].splitlines()[0]  # pending: named, never sent blank
     assert "ponle la nota a mano" not in summary
 
     with pytest.raises(ValueError, match="hace falta --out-of"):  # a platform file needs the platform's maximum
         export.export(LAB, workdir)
-    no_id = export.export(LAB, workdir, out_of=10, canvas_assignment="Lab 1")  # Canvas would make a new column
+    no_id = export.export(LAB, workdir, export.ExportOptions(out_of=10, canvas_assignment="Lab 1"))  # Canvas would make a new column
     assert not (no_id.folder / f"canvas_{LAB}.csv").exists()  # not even the previous export's
     assert any("no da el id de la tarea" in line for line in no_id.left_out)
 
@@ -238,6 +244,9 @@ def test_export_summary_names_every_file_and_everyone_left_out(exported):
         "  sin nota (respuestas escritas sin calificar en formgrader), fuera de los archivos de la plataforma para "
         "no borrar lo que haya allí: ana_garcia_7654321",
         f"  entrega tardía: garciaana_12345, 30.0 h después de la fecha límite (penalización {code + 2:g})",
+        "  ! Moodle: sin --moodle-worksheet no se distingue una entrega en grupo (su carpeta lleva el id del grupo, "
+        "que puede coincidir con el de otro participante); si la tarea es en grupo, exporta con la hoja de "
+        "calificaciones de Moodle.",
         f"  ! anon_4242: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano ({code:g})",
         "  ! sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): luis; sus notas "
         f"están en notas_finales_{LAB}.csv"]
@@ -346,8 +355,8 @@ def test_a_moodle_class_from_download_to_export(tmp_path):
                 if g.cell.cell_type != "code":
                     g.manual_score, g.needs_manual_grade = 1, False
         gb.db.commit()
-    result = export.export(LAB, tmp_path / LAB, out_of=_points("code") + _points("written"),
-                           moodle_language=export.MoodleLanguage.EN)
+    result = export.export(LAB, tmp_path / LAB, export.ExportOptions(out_of=_points("code") + _points("written"),
+                                                                     moodle_language=export.MoodleLanguage.EN))
     rows = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
     assert rows["Participant 1234567"][2] == f"{_points('code') + 2:g}"
     assert rows["Participant 7654321"][2] == "2"

@@ -35,9 +35,12 @@ def cmd_report(args) -> None:
 
 
 def cmd_export(args) -> None:
-    result = export.export(args.lab, Path(args.workdir) / args.lab, out_of=args.out_of,
-                           canvas_assignment=args.canvas_assignment,
-                           moodle_language=export.MoodleLanguage[args.moodle_language.upper()])
+    options = export.ExportOptions(
+        out_of=args.out_of, canvas_assignment=args.canvas_assignment,
+        moodle_language=export.MoodleLanguage[args.moodle_language.upper()], moodle_worksheet=args.moodle_worksheet,
+        canvas_gradebook=args.canvas_gradebook, time_zone=args.zona_horaria, extensions=args.prorrogas,
+        penalty=export.Penalty(args.penalizacion))
+    result = export.export(args.lab, Path(args.workdir) / args.lab, options)
     print(result.summary())
 
 
@@ -139,7 +142,25 @@ def main(argv=None) -> int:
                    help="título de la columna de la tarea en Canvas, con su id: \"Lab 1 (12345)\" (sin id no se "
                         "escribe el archivo de Canvas: Canvas crearía una tarea nueva)")
     p.add_argument("--moodle-language", choices=["es", "en"], default="es",
-                   help="idioma de tu Moodle: títulos de las columnas de la hoja de calificaciones (por defecto es)")
+                   help="sin --moodle-worksheet, idioma de tu Moodle: títulos de las columnas de la hoja de "
+                        "calificaciones (por defecto es)")
+    p.add_argument("--moodle-worksheet", type=Path, metavar="ARCHIVO", default=None,
+                   help="la hoja de calificaciones que descargaste de Moodle (Ver todas las entregas → Acción → "
+                        "Descargar hoja de calificaciones): se escribe de vuelta con notas y comentarios, en su idioma "
+                        "y con su máximo; da las horas de entrega, las prórrogas y los miembros de cada grupo")
+    p.add_argument("--canvas-gradebook", type=Path, metavar="ARCHIVO", default=None,
+                   help="el libro de calificaciones exportado de Canvas (Calificaciones → Exportar): se escribe de "
+                        "vuelta con la columna de la tarea (--canvas-assignment la elige si hay varias) y sus puntos")
+    p.add_argument("--zona-horaria", default=None, metavar="ZONA",
+                   help="zona horaria de tu perfil de Moodle, en la que están las fechas de su hoja "
+                        "(p. ej. Europe/Madrid, America/Bogota; por defecto PLATFORM_TIME_ZONE de helpers/course.py)")
+    p.add_argument("--prorrogas", type=Path, metavar="ARCHIVO", default=None,
+                   help="CSV con columnas estudiante,fecha_limite: la fecha límite propia de cada estudiante "
+                        "(id de notas_finales o de la plataforma)")
+    p.add_argument("--penalizacion", choices=[p.value for p in export.Penalty], default="auto",
+                   help="quién penaliza el retraso: plataforma (Moodle 5, Canvas con su política de retrasos), curso "
+                        "(el plugin de nbgrader_config.py), ninguna; auto (por defecto): la plataforma para quien vino "
+                        "de Moodle o Canvas y el curso para los demás, nunca los dos")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")

@@ -6,21 +6,26 @@ instructor's scores, ``estado.json`` with each student's platform identity) and 
 
 ``moodle_<lab>.csv``
     Moodle's assignment "offline grading worksheet" (Ver todas las entregas → Acción → Subir hoja de
-    calificaciones). Moodle's importer (``mod/assign/feedback/offline/importgradeslib.php``, class
+    calificaciones). With ``--moodle-worksheet`` it is the worksheet the instructor downloaded, written back
+    (:mod:`.platform_files`): same columns, language, identifiers and decimal mark, its maximum, only the rows
+    of students whose grade is final, each member of a group given the group's grade. Without it, one is
+    written here. Moodle's importer (``mod/assign/feedback/offline/importgradeslib.php``, class
     ``assignfeedback_offline_grade_importer``) finds its columns by their title in the language of
     the instructor's Moodle and refuses a file without any of ``get_string('recordid', 'assign')``
     ("Identifier" / "Identificador"), ``get_string('grade')`` ("Grade" / "Calificación") and
     ``get_string('lastmodifiedgrade', 'assign')`` ("Last modified (grade)" / "Última modificación
     (calificación)"); the identifier is ``get_string('hiddenuser', 'assign')`` ("Participant" /
-    "Participante", byte for byte: the English string ends in a space, the Spanish one does not) followed by the participant id, the number in the download's folder names
-    (``get_user_id_for_uniqueid``); a row whose date is older than the grade in Moodle is skipped
-    (so the export's date is now, written with its offset: the same instant whatever the instructor's
-    time zone), and the comments plugin reads "Feedback comments" /
-    "Comentarios de retroalimentación". Strings from Moodle's ``lang/en/assign.php`` and the
-    Spanish language pack.
+    "Participante", byte for byte: the English string ends in a space, the Spanish one does not) followed by
+    the participant id, the number in the download's folder names (``get_user_id_for_uniqueid``); a row whose
+    date is more than a minute older than the grade in Moodle is skipped, grade and comment (so the date is
+    written with its offset, the same instant whatever the instructor's time zone: Moodle's date as
+    downloaded, or now), and the comments plugin reads "Feedback comments" / "Comentarios de
+    retroalimentación".
 ``canvas_<lab>.csv``
-    Canvas's Gradebook import (Calificaciones → Importar). Canvas Instructor Guide "How do I import
-    grades in the Gradebook?" and, e.g., Ohio State's guide to it
+    Canvas's Gradebook import (Calificaciones → Importar). With ``--canvas-gradebook`` it is the gradebook the
+    instructor exported, written back with its student columns, its "Points Possible" row and the assignment's
+    column only, and only the rows of students whose grade is final. Without it: Canvas Instructor Guide
+    "How do I import grades in the Gradebook?" and, e.g., Ohio State's guide to it
     (https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades):
     the columns ``Student`` (name), ``ID`` (the Canvas user id: the number in the download's file
     names), ``SIS User ID``, ``SIS Login ID``, ``Section``, then one column per assignment titled
@@ -35,8 +40,17 @@ instructor's scores, ``estado.json`` with each student's platform identity) and 
     needs a numeric participant id of the assignment and takes the rest of the path as the feedback
     file's name: so each student's page goes in a folder named as in the download,
     ``Ana García_1234567_assignsubmission_file/``.
+No Canvas feedback zip: Canvas's "Re-upload submissions" (``app/models/assignment.rb``,
+``infer_comment_context_from_filename``) attaches a file only under the id of one of the student's own
+submitted files and names it as that file, so a feedback page would reach the student as ``lab1.ipynb``
+holding HTML. The pages stay in ``feedback/<id>/`` for the instructor to attach in SpeedGrader.
 ``notas_finales_<lab>.csv``
     Every student (any platform, or a plain folder): automatic, written, late penalty and final.
+
+Submission times are the platform's (Moodle's worksheet, "Last modified (submission)"; Canvas's ``LATE``
+mark, which has no time) or a plain folder's modification times, never a zip member's date; each student's
+due date is an extension where there is one (the worksheet's, or ``--prorrogas``), and ``--penalizacion``
+decides who takes points off a late submission, never both the platform and the course.
 
 The feedback pages ``feedback/<id>/<lab>/<lab>.html`` are written again with the instructor's scores
 and comments. Nothing in a platform file is ever blank: a student with written answers still ungraded
@@ -50,31 +64,52 @@ import enum
 import json
 import zipfile
 from dataclasses import dataclass, field
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..course import COURSE_ID, check_lab, lab_notebook
 from . import grading
 from .build import course_config
-from .collect import Identity
-
-
-class MoodleLanguage(enum.Enum):
-    """The worksheet's column titles and participant prefix, in the language of the instructor's Moodle."""
-
-    ES = ("Identificador", "Nombre completo", "Calificación", "Calificación máxima",
-          "Última modificación (calificación)", "Comentarios de retroalimentación", "Participante")
-    EN = ("Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments",
-          "Participant ")  # with its space, as lang/en/assign.php has it
-
+from .collect import Identity, TimeSource
+from .platform_files import CANVAS_TITLE, MoodleLanguage, read_canvas_gradebook, read_moodle_worksheet, time_zone
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-#: A Canvas gradebook column title that names its assignment's id: ``Laboratorio 1 (98765)``.
-CANVAS_TITLE = re.compile(r".*\S\s*\(\d+\)\s*")
+#: The platforms whose files ``course export`` writes (a student from anywhere else is only in the final CSV).
+IMPORTING = ("moodle", "canvas")
 FINAL_COLUMNS = ["estudiante", "nombre", "plataforma", "id_plataforma", "puntos_automaticos",
                  "puntos_respuestas_escritas", "respuestas_escritas_pendientes", "maximo", "entregado",
-                 "retraso_horas", "penalizacion_retraso", "nota_final", "nota_exportada"]
+                 "entregado_segun", "fecha_limite", "retraso_horas", "tarde_en_plataforma", "penaliza",
+                 "penalizacion_retraso", "nota_final", "nota_exportada"]
+
+
+class Penalty(enum.Enum):
+    """Who takes points off a late submission (``--penalizacion``): never two of them."""
+
+    AUTO = "auto"  # the platform for students who came from Moodle or Canvas, the course for everyone else
+    PLATFORM = "plataforma"  # Moodle 5's grade penalties, Canvas's late policy: the course takes nothing off
+    COURSE = "curso"  # the late-penalty plugin of nbgrader_config.py (turn the platform's off)
+    NONE = "ninguna"
+
+    def for_student(self, who: Identity | None) -> "Penalty":
+        """The rule that applies to ``who``: ``AUTO`` resolved by where their submission came from."""
+        if self is not Penalty.AUTO:
+            return self
+        return Penalty.PLATFORM if who and who.platform in IMPORTING else Penalty.COURSE
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the instructor says about the platforms (``course export``'s options)."""
+
+    out_of: float | None = None  # the assignment's maximum on the platform (read from the platform's own file)
+    canvas_assignment: str | None = None  # the gradebook column's title, "Laboratorio 1 (98765)"
+    moodle_language: MoodleLanguage = MoodleLanguage.ES  # of the worksheet written without --moodle-worksheet
+    moodle_worksheet: Path | None = None  # Moodle's grading worksheet, downloaded: written back filled in
+    canvas_gradebook: Path | None = None  # Canvas's gradebook export: written back filled in
+    time_zone: str | None = None  # of the worksheet's dates (the instructor's Moodle profile)
+    extensions: Path | None = None  # a CSV "estudiante,fecha_limite": each student's own due date
+    penalty: Penalty = Penalty.AUTO
+    now: datetime | None = None  # the export's instant (tests fix it); None: the clock's
 
 
 @dataclass
@@ -90,18 +125,28 @@ class FinalGrade:
     late_penalty: float
     seconds_late: float
     submitted: datetime | None
+    submitted_from: str = ""  # whose clock ``submitted`` is (Spanish), "" without a date
+    due: datetime | None = None  # this student's due date: the assignment's or their extension
+    late_mark: bool = False  # the platform marked it late without saying when (Canvas's LATE)
+    penalised_by: Penalty = Penalty.COURSE
 
     @property
     def final(self) -> float:
         """Points after the late penalty (never below 0)."""
         return max(self.auto + self.written - self.late_penalty, 0.0)
 
+    @property
+    def late(self) -> bool:
+        return self.seconds_late > 0 or self.late_mark
+
     def exported(self, out_of: float | None) -> str:
         """The grade as the platforms get it ("" while written answers are pending), on ``out_of`` if given."""
         if self.pending:
             return ""
-        value = self.final * out_of / self.max_score if out_of and self.max_score else self.final
-        return f"{round(value, 2):g}"
+        return f"{round(self.on_scale(out_of), 2):g}"
+
+    def on_scale(self, out_of: float | None) -> float:
+        return self.final * out_of / self.max_score if out_of and self.max_score else self.final
 
 
 @dataclass
@@ -122,11 +167,25 @@ class ExportResult:
         if pending:
             lines.append(f"  sin nota (respuestas escritas sin calificar en formgrader), fuera de los archivos de "
                          f"la plataforma para no borrar lo que haya allí: {', '.join(pending)}")
-        late = [g for g in self.grades if g.seconds_late > 0]
-        lines += [f"  entrega tardía: {g.student}, {g.seconds_late / 3600:.1f} h después de la fecha límite"
-                  f" (penalización {g.late_penalty:g})" for g in late]
+        lines += [f"  entrega tardía: {g.student}, {_how_late(g)} ({_penalty_note(g)})"
+                  for g in self.grades if g.late]
         lines += [f"  ! {line}" for line in self.left_out]
         return "\n".join(lines)
+
+
+def _how_late(g: FinalGrade) -> str:
+    if g.seconds_late > 0:
+        return f"{g.seconds_late / 3600:.1f} h después de la fecha límite"
+    return "marcada LATE por Canvas, que no dice cuánto"
+
+
+def _penalty_note(g: FinalGrade) -> str:
+    if g.penalised_by is Penalty.COURSE:
+        return f"penalización {g.late_penalty:g}" if g.seconds_late > 0 else \
+            "sin penalización del curso: sin hora de entrega no se puede calcular; aplícala en Canvas o a mano"
+    if g.penalised_by is Penalty.PLATFORM:
+        return "sin penalización del curso: la aplica la plataforma si tiene activada la suya"
+    return "sin penalización: --penalizacion ninguna"
 
 
 def late_plugin(workdir: Path):
@@ -142,50 +201,136 @@ def late_plugin(workdir: Path):
     return plugin_class(config=config)
 
 
-def final_grades(lab: str, workdir: Path) -> list[FinalGrade]:
-    """Every graded student's final grade from the gradebook, with the identity ``course grade`` stored."""
+def _utc(moment: datetime | None) -> datetime | None:
+    """A gradebook date (naive, in UTC as nbgrader keeps them) as an aware one."""
+    return moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
+
+
+def read_extensions(path: Path | None, zone_name: str | None) -> dict[str, datetime]:
+    """``--prorrogas``: each student's own due date from a CSV ``estudiante,fecha_limite`` (the student id of
+    notas_finales or the platform's id; the date in ISO, with its offset or in the zone ``zone_name``)."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No existe el archivo de prórrogas {path}.")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    if rows and not {"estudiante", "fecha_limite"} <= set(rows[0]):
+        raise ValueError(f"{path} debe tener las columnas estudiante,fecha_limite (tiene {', '.join(rows[0])}).")
+    extensions = {}
+    for number, row in enumerate(rows, start=2):
+        try:
+            moment = datetime.fromisoformat(row["fecha_limite"].strip())
+        except ValueError:
+            raise ValueError(f"{path}, línea {number}: «{row['fecha_limite']}» no es una fecha; escríbela como "
+                             "2026-11-27 23:59 o 2026-11-27T23:59-05:00.") from None
+        extensions[row["estudiante"].strip()] = moment if moment.tzinfo else moment.replace(tzinfo=time_zone(zone_name))
+    return extensions
+
+
+class Platforms:
+    """The platforms' own files the instructor gave, read once: where the true submission times, the
+    extensions and the maximum come from, and what ``course export`` writes back."""
+
+    def __init__(self, options: ExportOptions):
+        self.options = options
+        self.worksheet = read_moodle_worksheet(options.moodle_worksheet) if options.moodle_worksheet else None
+        needs_zone = self.worksheet is not None and self.worksheet.dates_to_read()
+        self.zone = time_zone(options.time_zone) if needs_zone or options.time_zone else None
+        self.extensions = read_extensions(options.extensions, options.time_zone)
+        self.gradebook = (read_canvas_gradebook(options.canvas_gradebook, options.canvas_assignment)
+                          if options.canvas_gradebook else None)
+
+    def moodle_rows(self, who: Identity | None) -> list[list[str]]:
+        if self.worksheet is None or not who or who.platform != "moodle":
+            return []
+        return self.worksheet.rows_of(who.name, who.participant)
+
+    def arrival(self, who: Identity | None, received: datetime | None, source: str) -> tuple[datetime | None, str]:
+        """When a submission arrived, by the most trustworthy clock at hand: Moodle's worksheet, else
+        what ``course grade`` recorded (a plain folder's modification time)."""
+        times = [t for r in self.moodle_rows(who) if (t := self.worksheet.submitted(r, self.zone))]
+        if times:
+            return max(times), "Moodle (hoja de calificaciones)"
+        return received, source if received else ""
+
+    def due(self, student: str, who: Identity | None, assignment_due: datetime | None) -> datetime | None:
+        """``student``'s own due date: an extension (``--prorrogas``, or Moodle's worksheet), else the assignment's."""
+        for key in (student, who.participant if who else None):
+            if key in self.extensions:
+                return self.extensions[key]
+        granted = [d for r in self.moodle_rows(who) if (d := self.worksheet.extension(r, self.zone))]
+        return max(granted) if granted else assignment_due
+
+    def out_of(self) -> float | None:
+        """The platform's maximum: the worksheet's or the gradebook's, which must agree with ``--out-of``."""
+        stated = {"--out-of": self.options.out_of,
+                  "la hoja de Moodle": self.worksheet.maximum if self.worksheet else None,
+                  "el libro de Canvas": self.gradebook.points_possible if self.gradebook else None}
+        known = {k: v for k, v in stated.items() if v is not None}
+        if len(set(known.values())) > 1:
+            raise ValueError("La nota máxima no coincide: " + ", ".join(f"{k} dice {v:g}" for k, v in known.items())
+                             + ". Corrige la tarea en la plataforma o --out-of, y vuelve a exportar.")
+        return next(iter(known.values()), None)
+
+
+def final_grades(lab: str, workdir: Path, options: ExportOptions = ExportOptions(),
+                 platforms: Platforms | None = None) -> list[FinalGrade]:
+    """Every graded student's final grade from the gradebook, with the identity ``course grade`` stored, the
+    true submission time, their own due date and the late penalty ``options.penalty`` leaves to the course."""
     from nbgrader.api import Gradebook
 
+    platforms = platforms or Platforms(options)
     state_path = workdir / "estado.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     plugin = late_plugin(workdir)
     grades = []
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        assignment_due = _utc(gb.find_assignment(lab).duedate)
         for sub in gb.assignment_submissions(lab):
             cells, _ = grading.submission_cells(sub)
             auto = sum(grading.cell_points(v) for v in cells.values() if v["cell_type"] == "code")
             written = [v for v in cells.values() if v["cell_type"] != "code"]
             total = auto + sum(grading.cell_points(v) for v in written)
+            record = state.get(sub.student.id, {})
+            who = Identity.from_record(sub.student.id, record["identidad"]) if "identidad" in record else None
+            source = TimeSource[record["fecha_de"]].value if record.get("fecha_de") else "fecha de la entrega en nbgrader"
+            submitted, source = platforms.arrival(who, _utc(sub.timestamp), source)
+            due = platforms.due(sub.student.id, who, assignment_due)
+            seconds_late = max((submitted - due).total_seconds(), 0.0) if submitted and due else 0.0
+            rule = options.penalty.for_student(who)
             penalty = 0.0
-            if sub.total_seconds_late > 0:
-                penalty = min(max(plugin.late_submission_penalty(sub.student.id, total, sub.total_seconds_late)
-                                  or 0.0, 0.0), total)
-            record = state.get(sub.student.id, {}).get("identidad")
+            if rule is Penalty.COURSE and seconds_late > 0:
+                penalty = min(max(plugin.late_submission_penalty(sub.student.id, total, seconds_late) or 0.0, 0.0),
+                              total)
             grades.append(FinalGrade(
-                sub.student.id, Identity.from_record(sub.student.id, record) if record else None, auto,
-                sum(grading.cell_points(v) for v in written), sum(v["needs_manual_grade"] for v in written),
-                sum(v["max_score"] for v in cells.values()), penalty, sub.total_seconds_late, sub.timestamp))
+                sub.student.id, who, auto, sum(grading.cell_points(v) for v in written),
+                sum(v["needs_manual_grade"] for v in written), sum(v["max_score"] for v in cells.values()), penalty,
+                seconds_late, submitted, source, due, bool(record.get("tarde_en_plataforma")), rule))
     return sorted(grades, key=lambda g: g.student)
 
 
-def export(lab: str, workdir: Path, out_of: float | None = None, canvas_assignment: str | None = None,
-           moodle_language: MoodleLanguage = MoodleLanguage.ES) -> ExportResult:
+def export(lab: str, workdir: Path, options: ExportOptions = ExportOptions()) -> ExportResult:
     """Write every export file of ``lab`` into ``workdir/exportar`` and regenerate the feedback pages."""
     check_lab(lab)
     workdir = Path(workdir).resolve()
     if not (workdir / "gradebook.db").exists():
         raise FileNotFoundError(f"No hay libro de notas en {workdir}: califica antes con "
                                 f"«course grade {lab} ENTREGAS».")
-    if out_of is not None and out_of <= 0:
-        raise ValueError(f"--out-of debe ser un número de puntos mayor que 0 (se recibió {out_of:g}).")
-    grades = final_grades(lab, workdir)
+    if options.out_of is not None and options.out_of <= 0:
+        raise ValueError(f"--out-of debe ser un número de puntos mayor que 0 (se recibió {options.out_of:g}).")
+    platforms = Platforms(options)
+    out_of = platforms.out_of()
+    grades = final_grades(lab, workdir, options, platforms)
     if not grades:
         raise ValueError(f"El libro de notas de {workdir} no tiene ninguna entrega de {lab}.")
-    on = {p: [g for g in grades if g.identity and g.identity.platform == p and not g.pending] for p in ("moodle", "canvas")}
+    on = {p: [g for g in grades if g.identity and g.identity.platform == p and not g.pending] for p in IMPORTING}
     if out_of is None and (on["moodle"] or on["canvas"]):
         raise ValueError("Para los archivos de Moodle y Canvas hace falta --out-of con la calificación máxima de la "
-                         "tarea en la plataforma (p. ej. --out-of 10): Moodle omite sin avisar una nota mayor que su "
-                         "máximo y Canvas la toma como puntos extra.")
+                         "tarea en la plataforma (p. ej. --out-of 10), o su propio archivo (--moodle-worksheet, "
+                         "--canvas-gradebook): Moodle omite sin avisar una nota mayor que su máximo y Canvas la toma "
+                         "como puntos extra.")
     over = [g for g in grades if not g.pending and g.final > g.max_score]
     if over:
         raise ValueError("Estas notas superan el máximo del laboratorio y la plataforma las omitiría o las tomaría "
@@ -199,26 +344,72 @@ def export(lab: str, workdir: Path, out_of: float | None = None, canvas_assignme
     pages = regenerate_feedback(lab, workdir, grades)
     result.files.append(write_final_csv(grades, folder / f"notas_finales_{lab}.csv", out_of))
     if on["moodle"]:
-        result.files.append(write_moodle_csv(on["moodle"], folder / f"moodle_{lab}.csv", out_of, moodle_language))
-        result.files.append(write_moodle_feedback_zip(on["moodle"], pages, lab,
-                                                      folder / f"retroalimentacion_moodle_{lab}.zip"))
-    if on["canvas"] and not CANVAS_TITLE.fullmatch(canvas_assignment or ""):
-        result.left_out.append(
-            f"Canvas: sin archivo de notas, porque --canvas-assignment no da el id de la tarea (se recibió "
-            f"«{canvas_assignment or ''}»). Sin id, Canvas crearía una tarea nueva: exporta su libro de "
-            f"calificaciones, copia el título de la columna de la tarea, p. ej. «Laboratorio 1 (98765)», y "
-            f"vuelve a exportar con --canvas-assignment \"Laboratorio 1 (98765)\".")
-    elif on["canvas"]:
-        path, anonymous = write_canvas_csv(on["canvas"], folder / f"canvas_{lab}.csv", out_of,
-                                           canvas_assignment or lab)
-        result.files.append(path)
-        result.left_out += [f"{g.student}: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano "
-                            f"({g.exported(out_of) or 'pendiente'})" for g in anonymous]
-    elsewhere = [g.student for g in grades if not g.identity or g.identity.platform not in on]
+        export_moodle(on["moodle"], pages, lab, folder, out_of, platforms, result)
+    if on["canvas"]:
+        export_canvas(on["canvas"], folder / f"canvas_{lab}.csv", out_of, platforms, result)
+    unknown = [g.student for g in grades if g.identity and g.identity.platform == "moodle" and not g.submitted]
+    if unknown and any(g.due for g in grades) and platforms.worksheet is None:
+        result.left_out.append(f"Moodle: sin hora de entrega de {', '.join(unknown)} (la descarga no la trae): "
+                               "exporta con --moodle-worksheet para saber quién entregó tarde.")
+    elsewhere = [g.student for g in grades if not g.identity or g.identity.platform not in IMPORTING]
     if elsewhere:
         result.left_out.append(f"sin plataforma con importación de notas (carpeta propia, Classroom, patrón propio): "
                                f"{', '.join(elsewhere)}; sus notas están en notas_finales_{lab}.csv")
     return result
+
+
+def export_moodle(grades: list[FinalGrade], pages: dict[str, Path], lab: str, folder: Path, out_of: float,
+                  platforms: Platforms, result: ExportResult) -> None:
+    """Moodle's worksheet (the instructor's own filled in, or one written here) and the feedback-files zip."""
+    path = folder / f"moodle_{lab}.csv"
+    worksheet = platforms.worksheet
+    if worksheet is None:
+        result.files.append(write_moodle_csv(grades, path, out_of, platforms.options.moodle_language))
+        result.files.append(write_moodle_feedback_zip(
+            [(g.identity.name, g.identity.participant, pages[g.student]) for g in grades if g.student in pages],
+            lab, folder / f"retroalimentacion_moodle_{lab}.zip"))
+        result.left_out.append("Moodle: sin --moodle-worksheet no se distingue una entrega en grupo (su carpeta lleva "
+                               "el id del grupo, que puede coincidir con el de otro participante); si la tarea es en "
+                               "grupo, exporta con la hoja de calificaciones de Moodle.")
+        return
+    updates, feedback = {}, []
+    for g in grades:
+        rows = worksheet.rows_of(g.identity.name, g.identity.participant)
+        if not rows:
+            result.left_out.append(f"{g.student}: no está en la hoja de Moodle {worksheet.path.name} (¿otra tarea u "
+                                   f"otro curso?); ponle la nota a mano ({g.exported(out_of)})")
+        for row in rows:
+            updates[worksheet.participant(row)] = (g.on_scale(out_of), _comment(g))
+            if g.student in pages:
+                feedback.append((worksheet.full_name(row), worksheet.participant(row), pages[g.student]))
+    now = platforms.options.now or datetime.now(timezone.utc)
+    result.files.append(worksheet.write(path, updates, platforms.zone, now.replace(microsecond=0)))
+    result.files.append(write_moodle_feedback_zip(feedback, lab, folder / f"retroalimentacion_moodle_{lab}.zip"))
+
+
+def export_canvas(grades: list[FinalGrade], path: Path, out_of: float, platforms: Platforms,
+                  result: ExportResult) -> None:
+    """Canvas's gradebook import: the instructor's export filled in, or one written here under a titled column."""
+    anonymous = [g for g in grades if g.identity.name == "anon"]
+    result.left_out += [f"{g.student}: entrega anónima de Canvas, sin id de usuario; ponle la nota a mano "
+                        f"({g.exported(out_of)})" for g in anonymous]
+    named = [g for g in grades if g not in anonymous]
+    gradebook = platforms.gradebook
+    if gradebook is not None:
+        known = {r[1] for r in gradebook.students}
+        result.left_out += [f"{g.student}: no está en el libro de Canvas {gradebook.path.name}; ponle la nota a mano "
+                            f"({g.exported(out_of)})" for g in named if g.identity.participant not in known]
+        result.files.append(gradebook.write(path, {g.identity.participant: g.on_scale(out_of) for g in named}))
+        return
+    title = platforms.options.canvas_assignment or ""
+    if not CANVAS_TITLE.fullmatch(title):
+        result.left_out.append(
+            f"Canvas: sin archivo de notas, porque --canvas-assignment no da el id de la tarea (se recibió "
+            f"«{title}»). Sin id, Canvas crearía una tarea nueva: exporta su libro de calificaciones y pásalo con "
+            f"--canvas-gradebook, o copia el título de la columna de la tarea, p. ej. «Laboratorio 1 (98765)», y "
+            f"vuelve a exportar con --canvas-assignment \"Laboratorio 1 (98765)\".")
+        return
+    result.files.append(write_canvas_csv(named, path, out_of, title))
 
 
 def regenerate_feedback(lab: str, workdir: Path, grades: list[FinalGrade]) -> dict[str, Path]:
@@ -251,23 +442,25 @@ def write_final_csv(grades: list[FinalGrade], path: Path, out_of: float | None) 
             who = g.identity
             w.writerow([g.student, who.name if who else "", who.platform if who else "", who.participant if who else "",
                         f"{g.auto:g}", f"{g.written:g}", g.pending, f"{g.max_score:g}",
-                        g.submitted.isoformat() if g.submitted else "", f"{g.seconds_late / 3600:.2f}",
-                        f"{g.late_penalty:g}", "" if g.pending else f"{g.final:g}", g.exported(out_of)])
+                        g.submitted.isoformat() if g.submitted else "", g.submitted_from,
+                        g.due.isoformat() if g.due else "", f"{g.seconds_late / 3600:.2f}",
+                        "sí" if g.late_mark else "", g.penalised_by.value, f"{g.late_penalty:g}",
+                        "" if g.pending else f"{g.final:g}", g.exported(out_of)])
     return path
 
 
 def write_moodle_csv(grades: list[FinalGrade], path: Path, out_of: float | None, language: MoodleLanguage) -> Path:
     """Moodle's grading worksheet: one row per participant, keyed by "Participante<id>" ("Participant <id>")."""
-    ident, name, grade, maximum, modified, comments, prefix = language.value
+    s = language.value
     # newer than any grade in Moodle, with its offset (PHP's strtotime reads it): the same instant in any time zone
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     top = out_of or grades[0].max_score  # every grade of a lab has the same maximum
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow([ident, name, grade, maximum, modified, comments])
+        w.writerow([s.identifier, s.full_name, s.grade, s.maximum, s.modified, s.comments])
         for g in grades:
-            w.writerow([f"{prefix}{g.identity.participant}", g.identity.name, g.exported(out_of), f"{top:g}", now,
-                        _comment(g)])
+            w.writerow([f"{s.participant}{g.identity.participant}", g.identity.name, g.exported(out_of), f"{top:g}",
+                        now, _comment(g)])
     return path
 
 
@@ -281,24 +474,20 @@ def _comment(g: FinalGrade) -> str:
     return text + f". Total: {g.final:g} de {g.max_score:g} puntos. Detalle en el archivo de retroalimentación."
 
 
-def write_canvas_csv(grades: list[FinalGrade], path: Path, out_of: float | None,
-                     assignment: str) -> tuple[Path, list[FinalGrade]]:
-    """Canvas's Gradebook import file keyed by the user id; returns it and the anonymous rows left out."""
-    anonymous = [g for g in grades if g.identity.name == "anon"]
+def write_canvas_csv(grades: list[FinalGrade], path: Path, out_of: float | None, assignment: str) -> Path:
+    """Canvas's Gradebook import file keyed by the user id, under a column titled with the assignment's id."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow([*CANVAS_COLUMNS, assignment])
         for g in grades:
-            if g not in anonymous:
-                w.writerow([g.identity.name, g.identity.participant, "", "", "", g.exported(out_of)])
-    return path, anonymous
+            w.writerow([g.identity.name, g.identity.participant, "", "", "", g.exported(out_of)])
+    return path
 
 
-def write_moodle_feedback_zip(grades: list[FinalGrade], pages: dict[str, Path], lab: str, path: Path) -> Path:
-    """Moodle's feedback-files zip: each page in its participant's folder, named as in the download."""
+def write_moodle_feedback_zip(pages: list[tuple[str, str, Path]], lab: str, path: Path) -> Path:
+    """Moodle's feedback-files zip: each page (full name, participant id, page) in its participant's folder,
+    named as in the download."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for g in grades:
-            if g.student in pages:
-                folder = f"{g.identity.name}_{g.identity.participant}_assignsubmission_file"
-                zf.write(pages[g.student], f"{folder}/retroalimentacion_{lab}.html")
+        for name, participant, page in pages:
+            zf.write(page, f"{name}_{participant}_assignsubmission_file/retroalimentacion_{lab}.html")
     return path
