@@ -321,48 +321,6 @@ def test_export_without_grading_or_with_a_bad_scale_says_what_to_do(tmp_path, ca
     assert "No se pudo leer la configuración de nbgrader" in err and "SyntaxError" in err and "Traceback" not in err
 
 
-@pytest.mark.slow
-def test_a_moodle_class_from_download_to_export(tmp_path):
-    """Moodle zip → course grade --due-date → grades in formgrader → course export: names and ids kept, and the
-    zip's member dates (Moodle 4.1+ writes the download's time) never make anyone late."""
-    import nbformat
-    from nbgrader.api import Gradebook
-
-
-    def sent(nb, when):
-        return nbformat.writes(nb), when
-
-    zip_path = tmp_path / "moodle.zip"
-    with zipfile.ZipFile(zip_path, "w") as zf:
-        for name, (data, when) in {
-            "Ana García_1234567_assignsubmission_file/lab1.ipynb": sent(build.student_version(LAB, "all"),
-                                                                      (2026, 11, 20, 12, 0, 0)),
-            "Ana García_7654321_assignsubmission_file/Copia de lab1.ipynb": sent(build.student_version(LAB, set()),
-                                                                               (2026, 11, 22, 12, 0, 0)),
-        }.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=when), data)
-    run = grading.grade_class(LAB, zip_path, tmp_path / LAB, jobs=2, due_date=datetime(2026, 11, 21, 0, 0),
-                              log=lambda *_: None)
-    assert {g.student for g in run.grades} == {"ana_garcia_1234567", "ana_garcia_7654321"}
-    assert "recibido el" not in run.report.read_text()  # the zip's dates are the download's: never read
-    with Gradebook(f"sqlite:///{tmp_path / LAB / 'gradebook.db'}", COURSE_ID) as gb:
-        ana = gb.find_student("ana_garcia_1234567")
-        assert (ana.first_name, ana.last_name, ana.lms_user_id) == ("Ana", "García", "1234567")
-        for sid in ("ana_garcia_1234567", "ana_garcia_7654321"):  # a later zip date makes nobody late
-            assert gb.find_submission(LAB, sid).total_seconds_late == 0
-        for sid in ("ana_garcia_1234567", "ana_garcia_7654321"):  # as formgrader saves a grade
-            for g in gb.find_submission(LAB, sid).notebooks[0].grades:
-                if g.cell.cell_type != "code":
-                    g.manual_score, g.needs_manual_grade = 1, False
-        gb.db.commit()
-    result = export.export(LAB, tmp_path / LAB, export.ExportOptions(out_of=_points("code") + _points("written"),
-                                                                     moodle_language=export.MoodleLanguage.EN))
-    rows = {r[0]: r for r in _rows(result.folder / f"moodle_{LAB}.csv")}
-    assert rows["Participant 1234567"][2] == f"{_points('code') + 2:g}"
-    assert rows["Participant 7654321"][2] == "2"
-    assert "entrega tardía" not in result.summary()
-
-
 def test_feedback_is_rewritten_for_a_student_the_state_file_does_not_know(graded, tmp_path):
     workdir = tmp_path / LAB
     shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("feedback", "exportar"))

@@ -434,3 +434,59 @@ def test_a_canvas_gradebook_is_read_as_canvas_reads_it(tmp_path):
     written = _rows(book.write(tmp_path / "out.csv", {"555": 7.5}))
     assert written == [GRADEBOOK[0][:6], GRADEBOOK[1][:6], ["Ruiz, Luis", "555", "", "luis@uni.edu", "Sección 1", "7.5"]]
     assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.slow
+def test_a_class_from_the_platforms_downloads_to_their_importers(tmp_path):
+    """Moodle and Canvas downloads → course grade --due-date → written answers graded in formgrader → course
+    export with the worksheet and the gradebook → each platform's oracle: a Moodle group submission, a late Moodle
+    student (by the worksheet's clock), a Canvas student marked LATE, an anonymous one, and participants the
+    download does not include, whose grades and comments stay."""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    perfect, blank = nbformat.writes(build.student_version(LAB, "all")), nbformat.writes(build.student_version(LAB, set()))
+    zip_path = tmp_path / "descargas.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("Grupo A_42_assignsubmission_file/lab1.ipynb", perfect)
+        zf.writestr("Carla López_1234567_assignsubmission_file/Copia de lab1.ipynb", blank)
+        zf.writestr("garcíaana_LATE_12345_67890_lab1.ipynb", perfect)
+        zf.writestr("LATE_anon_x4Rt9_67891_lab1.ipynb", blank)
+    workdir = tmp_path / LAB
+    run = grading.grade_class(LAB, zip_path, workdir, jobs=2, due_date=DUE, log=lambda *_: None)
+    assert {g.student for g in run.grades} == {"grupo_a_42", "carla_lopez_1234567", "garciaana_12345", "anon_x4Rt9"}
+    assert "recibido el" not in run.report.read_text()  # the zip's dates are the download's: never read
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+        carla = gb.find_student("carla_lopez_1234567")
+        assert (carla.first_name, carla.last_name, carla.lms_user_id) == ("Carla", "López", "1234567")
+        for sid in ("grupo_a_42", "carla_lopez_1234567", "garciaana_12345", "anon_x4Rt9"):  # as formgrader saves
+            for g in gb.find_submission(LAB, sid).notebooks[0].grades:
+                if g.cell.cell_type != "code":
+                    g.manual_score, g.needs_manual_grade = 1, False
+        gb.db.commit()
+    sheet = _write(tmp_path / "hoja.csv", [r for r in WORKSHEET if not r[0].endswith(("2222", "3333"))], bom=True)
+    book = _write(tmp_path / "libro.csv", GRADEBOOK)
+    result = export.export(LAB, workdir, export.ExportOptions(
+        moodle_worksheet=sheet, canvas_gradebook=book, canvas_assignment="Laboratorio 1 (98765)",
+        time_zone="Europe/Madrid"))
+    top, written = _points("code") + _points("written"), _points("written")
+    written_cells = sum(1 for c in build.read_notebook(lab_notebook("release", LAB)).cells
+                        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type != "code")
+    scores = {g.student: g.final for g in result.grades}
+    assert scores["grupo_a_42"] == _points("code") + written_cells and written >= written_cells
+
+    held = _moodle_now()
+    done = moodle_import(held, result.folder / f"moodle_{LAB}.csv", 10, NOW)
+    assert done == {"101": "importada", "102": "importada", "1234567": "importada"}
+    assert held["101"].grade == held["102"].grade == round(scores["grupo_a_42"] * 10 / top, 2)
+    assert held["1234567"].grade == round(scores["carla_lopez_1234567"] * 10 / top, 2)
+    assert held["7654321"].comment == "Revisado en clase" and held["7654321"].grade == 7.0
+    canvas = _canvas_now()
+    done = canvas_import(canvas, {"98765": 10.0, "98766": 5.0}, result.folder / f"canvas_{LAB}.csv")
+    assert done["importadas"] == {"12345": round(scores["garciaana_12345"] * 10 / top, 2)}
+    assert not (done["nuevas tareas"] or done["puntos extra"] or done["borradas"])
+    assert canvas["555"] == {"98765": 8.0, "98766": 5.0} and canvas["777"]["98765"] == 6.0
+    summary = result.summary()
+    assert "entrega tardía: carla_lopez_1234567, 2.0 h" in summary  # the worksheet's clock, not the zip's
+    assert "entrega tardía: garciaana_12345, marcada LATE por Canvas" in summary
+    assert "anon_x4Rt9: entrega anónima de Canvas" in summary
