@@ -670,7 +670,12 @@ print(f"Cada época es {speedup_b:.0f} veces más rápida; en {EPOCHS} época(s)
 """,
 })
 
-LAB4_OTHER = Submission("cabeza como OrderedDict, resultados calculados de nuevo con evaluate", {
+LAB4_OTHER = Submission("cabeza como OrderedDict, la de C copiada con deepcopy, resultados calculados de nuevo con "
+                        "evaluate", {
+    "config_c_start": """\
+model_c = build_model("C", vgg16_tv)
+model_c.head = copy.deepcopy(model_b.head)
+""",
     "head": """\
 from collections import OrderedDict
 
@@ -701,12 +706,16 @@ for config, (train_loss, train_acc, test_loss, test_acc) in results.items():
 """,
 })
 
-LAB4_ALL_PARAMS = Submission("un error: make_optimizer da a Adam también los parámetros congelados", {
+LAB4_ALL_PARAMS = Submission("dos errores: make_optimizer da a Adam también los parámetros congelados, y C empieza "
+                             "con una cabeza nueva en vez de la que entrenó B", {
     "optimizer": """\
 def make_optimizer(model, lr):
     return torch.optim.Adam(model.parameters(), lr=lr)
 """,
-}, loses={"test_optimizer"})
+    "config_c_start": """\
+model_c = build_model("C", vgg16_tv)
+""",
+}, loses={"test_optimizer", "test_c_start"})
 
 # --------------------------------------------------------------------------- lab 5
 
