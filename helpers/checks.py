@@ -366,7 +366,7 @@ def forbidding(*things, instead: str):
 
 
 GPU_HELP = ("No hay GPU: este cuaderno entrenará en la CPU y tardará muchísimo más. En Colab, abre el menú "
-            "Entorno de ejecución → Cambiar tipo de entorno de ejecución, elige «T4 GPU», guarda y vuelve a "
+            "Entorno de ejecución → Cambiar tipo de entorno de ejecución, elige «GPU T4», guarda y vuelve a "
             "ejecutar el cuaderno desde el principio. Si Colab dice que no quedan GPU libres, inténtalo más tarde.")
 
 
@@ -378,7 +378,7 @@ class SinGPU(Exception):
 
 
 GPU_REQUIRED = ("Este laboratorio necesita una GPU y este entorno no tiene ninguna: en la CPU, entrenar sus "
-                "modelos llevaría días. En Colab, abre el menú Entorno de ejecución → Cambiar tipo de entorno de "
+                "modelos llevaría horas, o días. En Colab, abre el menú Entorno de ejecución → Cambiar tipo de entorno de "
                 "ejecución, elige «GPU T4», guarda y vuelve a ejecutar el cuaderno desde el principio (Entorno de "
                 "ejecución → Ejecutar todas). Si Colab dice que no quedan GPU libres, inténtalo más tarde.")
 

@@ -12,6 +12,10 @@ LABS = (
     "lab4_cifar10_transfer",
     "lab5_fer2013",
 )
+#: The labs whose notebooks stop in the full profile without a GPU (``checks.require_gpu`` in their setup
+#: cell): on a CPU they would train for hours (lab 3, lab 4) or days (lab 5). Lab 1 does not train and lab 2
+#: takes minutes, so they only warn.
+GPU_LABS = ("lab3_vgg16", "lab4_cifar10_transfer", "lab5_fer2013")
 
 #: Public repository of the student distribution (``course publish``): Colab opens the notebooks and
 #: installs ``helpers`` from it.

@@ -18,14 +18,12 @@ import pytest
 from nbclient import NotebookClient
 
 from helpers import checks, standins
-from helpers.course import REPO_URL, REPO_VERSION, existing_labs
+from helpers.course import GPU_LABS, REPO_URL, REPO_VERSION, existing_labs
 from helpers.instructor import publish
 
 pytestmark = pytest.mark.slow
 
 KERNEL = "colab-simulado"
-#: Labs whose notebooks stop in the full profile without a GPU (``checks.require_gpu``), as here.
-NEEDS_GPU = {"lab5_fer2013"}
 FAKE_COLAB = 'import sys, types\nsys.modules["google.colab"] = types.ModuleType("google.colab")'
 WHERE_FROM = ("import helpers, importlib.util\n"
               "print(helpers.__file__, importlib.util.find_spec('helpers.instructor'))")
@@ -109,7 +107,7 @@ def _text(cell):
 def test_a_lab_starts_in_colab_from_the_published_tag(lab, colab, monkeypatch):
     release = nbformat.read(str(colab[2] / "release" / lab / f"{lab}.ipynb"), as_version=4)
     nb = _execute([*_first_cells(release), nbformat.v4.new_code_cell(WHERE_FROM)], colab, monkeypatch)
-    if lab in NEEDS_GPU:  # no GPU here: it stops, in Spanish and without a traceback, and nothing else fails
+    if lab in GPU_LABS:  # they stop without a GPU (checks.require_gpu), as here  # no GPU here: it stops, in Spanish and without a traceback, and nothing else fails
         [stop] = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
         assert (stop.ename, stop.evalue) == ("SinGPU", checks.GPU_REQUIRED) and stop.traceback == [stop.evalue]
     else:

@@ -213,3 +213,14 @@ def test_publish_refuses_the_course_itself_and_a_foreign_folder(tmp_path, capsys
     assert "no está vacía" in capsys.readouterr().err
     assert (tmp_path / "fotos.txt").read_text() == "mías" and len(list(tmp_path.iterdir())) == 1
 
+
+
+def test_the_labs_that_stop_without_a_gpu_are_the_ones_the_readme_names():
+    """``course.GPU_LABS`` is the one list: their setup cell calls ``checks.require_gpu`` and the others' only
+    warn; the student README names them (tests/test_colab_start.py runs each setup cell as Colab would)."""
+    for lab in existing_labs():
+        code = "\n".join(c.source for c in build.read_notebook(lab_notebook("release", lab)).cells
+                         if c.cell_type == "code")
+        assert ("checks.require_gpu(perfil)" in code) == (lab in course.GPU_LABS), lab
+        assert ("checks.check_gpu(perfil)" in code) == (lab not in course.GPU_LABS and lab != "lab1_convolutions"), lab
+    assert "los laboratorios 3, 4 y 5 se detienen sin GPU" in publish.student_readme()

@@ -68,13 +68,19 @@ def fer_course_note() -> str:
             'ni lo pegues en el cuaderno que entregas.')
 
 
+def _numbers(labs: list[str], chosen) -> str:
+    """The numbers of the labs ``chosen`` among ``labs``, as a Spanish list: "3, 4 y 5"."""
+    numbers = [str(n) for n, lab in enumerate(labs, 1) if lab in chosen]
+    return " y ".join([", ".join(numbers[:-1]), numbers[-1]] if len(numbers) > 1 else numbers)
+
+
 def student_readme(root: Path = ROOT) -> str:
     """The README students read first (Spanish): open, save, submit, and where FER-2013 goes."""
     labs = existing_labs(root)
     rows = "\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in labs)
-    fer = [str(n) for n, lab in enumerate(labs, 1)  # the labs whose data students must bring
-           if "load_fer2013(" in lab_notebook("release", lab, root).read_text()]
-    fer_labs = " y ".join([", ".join(fer[:-1]), fer[-1]] if len(fer) > 1 else fer)
+    fer_labs = _numbers(labs, [lab for lab in labs  # the labs whose data students must bring
+                               if "load_fer2013(" in lab_notebook("release", lab, root).read_text()])
+    gpu_labs = "los laboratorios " + _numbers(labs, course.GPU_LABS)
     return f"""\
 # Laboratorios de aprendizaje profundo
 
@@ -90,8 +96,8 @@ ejercicios de código que se califican automáticamente y alguna pregunta de res
 1. Pulsa «Abrir en Colab» en la fila del laboratorio. Se abre el enunciado tal como está en GitHub.
 2. **Archivo > Guardar una copia en Drive.** Trabaja siempre en esa copia: lo que cambies en el
    enunciado se pierde al cerrarlo.
-3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU**, para que el entrenamiento
-   no tarde horas.
+3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU T4**, para que el entrenamiento
+   no tarde horas: {gpu_labs} se detienen sin GPU y te dicen cómo activarla.
 4. Ejecuta la celda de preparación (la primera celda de código) tal como está. Instala el paquete del
    curso (`helpers`) en la versión `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si
    falla, su mensaje dice qué hacer.
