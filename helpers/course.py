@@ -34,7 +34,7 @@ FER2013_URL = ""
 FER2013_SHA256 = ""
 
 #: The time zone of the instructor's Moodle profile (``Europe/Madrid``, ``America/Bogota``): the dates in
-#: Moodle's grading worksheet are written in it without saying so. ``course export --zona-horaria`` wins.
+#: Moodle's grading worksheet are written in it without saying so. ``course export --time-zone`` wins.
 PLATFORM_TIME_ZONE = ""
 
 #: Folder, in the course and in the student distribution, of the models the instructor trained once

@@ -329,7 +329,7 @@ def test_true_submission_times_extensions_and_one_penalty(graded, exported):
     assert "sin hora de entrega no se puede calcular" in course.summary()  # Canvas's LATE under --penalizacion curso
 
     none = export.export(LAB, graded, _options(graded, penalty=export.Penalty.NONE))
-    assert "carla_lopez_1234567, 2.0 h después de la fecha límite (sin penalización: --penalizacion ninguna)" in \
+    assert "carla_lopez_1234567, 2.0 h después de la fecha límite (sin penalización: --late-penalty ninguna)" in \
         none.summary()
 
 
@@ -366,7 +366,7 @@ def test_unreadable_platform_files_say_what_to_do(graded, tmp_path, capsys):
     assert cli.main([*args, "--moodle-worksheet", str(tmp_path / "otra.csv")]) == 1
     assert "no es una hoja de calificaciones de Moodle en español ni en inglés" in capsys.readouterr().err
     assert cli.main([*args, "--moodle-worksheet", str(graded.parent / "hoja_moodle.csv")]) == 1
-    assert "indícala con --zona-horaria" in capsys.readouterr().err  # Moodle's dates carry no zone
+    assert "indícala con --time-zone" in capsys.readouterr().err  # Moodle's dates carry no zone
     assert cli.main([*args, "--canvas-gradebook", str(tmp_path / "otra.csv")]) == 1
     assert "no es un libro de calificaciones exportado de Canvas" in capsys.readouterr().err
     assert cli.main([*args, "--canvas-gradebook", str(graded.parent / "libro_canvas.csv")]) == 1
@@ -490,3 +490,18 @@ def test_a_class_from_the_platforms_downloads_to_their_importers(tmp_path):
     assert "entrega tardía: carla_lopez_1234567, 2.0 h" in summary  # the worksheet's clock, not the zip's
     assert "entrega tardía: garciaana_12345, marcada LATE por Canvas" in summary
     assert "anon_x4Rt9: entrega anónima de Canvas" in summary
+
+
+def test_the_command_line_takes_the_platforms_files_and_the_penalty_rule(graded, tmp_path, capsys):
+    workdir = tmp_path / LAB
+    shutil.copytree(graded, workdir, ignore=shutil.ignore_patterns("autograded", "feedback", "exportar"))
+    (tmp_path / "prorrogas.csv").write_text("estudiante,fecha_limite\n1234567,2026-11-21T02:00+01:00\n")
+    assert cli.main(["export", LAB, "--workdir", str(tmp_path), "--moodle-worksheet", str(graded.parent / "hoja_moodle.csv"),
+                     "--canvas-gradebook", str(graded.parent / "libro_canvas.csv"),
+                     "--canvas-assignment", "Laboratorio 1 (98765)", "--time-zone", "Europe/Madrid",
+                     "--extensions", str(tmp_path / "prorrogas.csv"), "--penalizacion", "curso"]) == 0
+    out = capsys.readouterr().out
+    assert "carla_lopez_1234567" not in out.split("escrito:")[-1]  # her extension (by Moodle id): not late
+    assert "entrega tardía: garciaana_12345, marcada LATE por Canvas" in out and "no se puede calcular" in out
+    rows = _rows(workdir / "exportar" / f"notas_finales_{LAB}.csv")
+    assert {r[rows[0].index("penaliza")] for r in rows[1:]} == {"curso"}

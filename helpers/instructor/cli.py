@@ -38,8 +38,8 @@ def cmd_export(args) -> None:
     options = export.ExportOptions(
         out_of=args.out_of, canvas_assignment=args.canvas_assignment,
         moodle_language=export.MoodleLanguage[args.moodle_language.upper()], moodle_worksheet=args.moodle_worksheet,
-        canvas_gradebook=args.canvas_gradebook, time_zone=args.zona_horaria, extensions=args.prorrogas,
-        penalty=export.Penalty(args.penalizacion))
+        canvas_gradebook=args.canvas_gradebook, time_zone=args.time_zone, extensions=args.extensions,
+        penalty=export.Penalty(args.late_penalty))
     result = export.export(args.lab, Path(args.workdir) / args.lab, options)
     print(result.summary())
 
@@ -151,13 +151,13 @@ def main(argv=None) -> int:
     p.add_argument("--canvas-gradebook", type=Path, metavar="ARCHIVO", default=None,
                    help="el libro de calificaciones exportado de Canvas (Calificaciones → Exportar): se escribe de "
                         "vuelta con la columna de la tarea (--canvas-assignment la elige si hay varias) y sus puntos")
-    p.add_argument("--zona-horaria", default=None, metavar="ZONA",
+    p.add_argument("--time-zone", default=None, metavar="ZONA",
                    help="zona horaria de tu perfil de Moodle, en la que están las fechas de su hoja "
                         "(p. ej. Europe/Madrid, America/Bogota; por defecto PLATFORM_TIME_ZONE de helpers/course.py)")
-    p.add_argument("--prorrogas", type=Path, metavar="ARCHIVO", default=None,
+    p.add_argument("--extensions", type=Path, metavar="ARCHIVO", default=None,
                    help="CSV con columnas estudiante,fecha_limite: la fecha límite propia de cada estudiante "
                         "(id de notas_finales o de la plataforma)")
-    p.add_argument("--penalizacion", choices=[p.value for p in export.Penalty], default="auto",
+    p.add_argument("--late-penalty", "--penalizacion", choices=[p.value for p in export.Penalty], default="auto",
                    help="quién penaliza el retraso: plataforma (Moodle 5, Canvas con su política de retrasos), curso "
                         "(el plugin de nbgrader_config.py), ninguna; auto (por defecto): la plataforma para quien vino "
                         "de Moodle o Canvas y el curso para los demás, nunca los dos")

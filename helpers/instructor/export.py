@@ -49,7 +49,7 @@ holding HTML. The pages stay in ``feedback/<id>/`` for the instructor to attach 
 
 Submission times are the platform's (Moodle's worksheet, "Last modified (submission)"; Canvas's ``LATE``
 mark, which has no time) or a plain folder's modification times, never a zip member's date; each student's
-due date is an extension where there is one (the worksheet's, or ``--prorrogas``), and ``--penalizacion``
+due date is an extension where there is one (the worksheet's, or ``--extensions``), and ``--late-penalty``
 decides who takes points off a late submission, never both the platform and the course.
 
 The feedback pages ``feedback/<id>/<lab>/<lab>.html`` are written again with the instructor's scores
@@ -83,7 +83,7 @@ FINAL_COLUMNS = ["estudiante", "nombre", "plataforma", "id_plataforma", "puntos_
 
 
 class Penalty(enum.Enum):
-    """Who takes points off a late submission (``--penalizacion``): never two of them."""
+    """Who takes points off a late submission (``--late-penalty``): never two of them."""
 
     AUTO = "auto"  # the platform for students who came from Moodle or Canvas, the course for everyone else
     PLATFORM = "plataforma"  # Moodle 5's grade penalties, Canvas's late policy: the course takes nothing off
@@ -185,7 +185,7 @@ def _penalty_note(g: FinalGrade) -> str:
             "sin penalización del curso: sin hora de entrega no se puede calcular; aplícala en Canvas o a mano"
     if g.penalised_by is Penalty.PLATFORM:
         return "sin penalización del curso: la aplica la plataforma si tiene activada la suya"
-    return "sin penalización: --penalizacion ninguna"
+    return "sin penalización: --late-penalty ninguna"
 
 
 def late_plugin(workdir: Path):
@@ -207,7 +207,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def read_extensions(path: Path | None, zone_name: str | None) -> dict[str, datetime]:
-    """``--prorrogas``: each student's own due date from a CSV ``estudiante,fecha_limite`` (the student id of
+    """``--extensions``: each student's own due date from a CSV ``estudiante,fecha_limite`` (the student id of
     notas_finales or the platform's id; the date in ISO, with its offset or in the zone ``zone_name``)."""
     if path is None:
         return {}
@@ -256,7 +256,7 @@ class Platforms:
         return received, source if received else ""
 
     def due(self, student: str, who: Identity | None, assignment_due: datetime | None) -> datetime | None:
-        """``student``'s own due date: an extension (``--prorrogas``, or Moodle's worksheet), else the assignment's."""
+        """``student``'s own due date: an extension (``--extensions``, or Moodle's worksheet), else the assignment's."""
         for key in (student, who.participant if who else None):
             if key in self.extensions:
                 return self.extensions[key]

@@ -82,7 +82,7 @@ def time_zone(name: str | None) -> ZoneInfo:
     name = name or PLATFORM_TIME_ZONE
     if not name:
         raise ValueError("Las fechas de la hoja de Moodle no dicen su zona horaria (son las de tu perfil de Moodle): "
-                         "indícala con --zona-horaria, p. ej. --zona-horaria America/Bogota o Europe/Madrid, o una sola "
+                         "indícala con --time-zone, p. ej. --time-zone America/Bogota o Europe/Madrid, o una sola "
                          "vez en helpers/course.py (PLATFORM_TIME_ZONE).")
     try:
         return ZoneInfo(name)
