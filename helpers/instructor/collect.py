@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from .vocabulary import Status
+
 #: How each platform names downloaded submissions (matched against the path inside the download).
 PLATFORMS = {
     # Moodle «Descargar todas las entregas»: "Ana García_123456_assignsubmission_file_lab1.ipynb", or a
@@ -61,8 +63,6 @@ LAB_NAME = re.compile(r"^lab\d")
 VERSION = re.compile(r"^(?P<base>.*?)(?:-(?P<n>\d+)| \((?P<drive>\d+)\))?(?P<ext>\.[^./]*)?$")
 
 IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
-#: The status of a file whose intake or grading failed unexpectedly (the reason is in its notes).
-FAILED = "error al calificar"
 
 #: The longest student id: it names folders (``entregas/<id>``, nbgrader's ``submitted/<id>``) and gradebook rows.
 MAX_ID = 64
@@ -128,7 +128,7 @@ class Submission:
     name: str  # path relative to the submissions folder or zip, as the instructor sees it
     path: Path  # where the file lies on disk now
     student: str | None = None
-    status: str = "pendiente"
+    status: Status = Status.PENDING
     notes: list[str] = field(default_factory=list)
     review: str = ""  # set by grading: what the instructor should look at by hand
     identity: Identity | None = None
@@ -257,7 +257,7 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
             if why is None and shortened:
                 long_names[target.relative_to(into).as_posix()] = info.filename
             elif why is not None:
-                sub = Submission(info.filename, Path(info.filename), status="ignorado")
+                sub = Submission(info.filename, Path(info.filename), status=Status.IGNORED)
                 sub.notes.append(f"no se descomprime: {why}")
                 refused.append(sub)
     if long_names:
@@ -332,12 +332,12 @@ def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> l
         try:
             found.append(_inspect(sub, patterns, None if zipped else TimeSource.FILE))
         except Exception as e:  # one file never stops the class
-            sub.status, sub.student = FAILED, None
+            sub.status, sub.student = Status.FAILED, None
             sub.notes.append(f"no se pudo saber de quién es ni su fecha ({type(e).__name__}: {e}); no se califica")
             found.append(sub)
     by_student: dict[str, list[Submission]] = {}
     for sub in found:
-        if sub.student and sub.status == "pendiente":
+        if sub.student and sub.status is Status.PENDING:
             by_student.setdefault(sub.student, []).append(sub)
     for subs in by_student.values():
         choose_latest(subs)
@@ -355,24 +355,24 @@ def _inspect(sub: Submission, patterns, source: TimeSource | None) -> Submission
     """Fill in one file's student, identity and date (none without ``source``), or mark it ignored with the reason."""
     path, shown = sub.path, PurePosixPath(sub.name)  # shown: the name as received (the path may be shortened)
     if path.is_symlink():
-        sub.status = "ignorado"
+        sub.status = Status.IGNORED
         sub.notes.append("es un enlace simbólico: no se sigue")
         return sub
     if source is TimeSource.FILE:
         sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
         sub.received_from = source
     if any(part in IGNORED_PARTS for part in shown.parts) or shown.name.startswith("."):
-        sub.status = "ignorado"
+        sub.status = Status.IGNORED
         sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
     elif shown.suffix.lower() != ".ipynb":
-        sub.status = "ignorado"
+        sub.status = Status.IGNORED
         sub.notes.append("no es un cuaderno (.ipynb)")
         who = identify(sub.name, patterns)
         sub.identity = who if isinstance(who, Identity) else None
     else:
         who = identify(sub.name, patterns)
         if isinstance(who, Unidentified):
-            sub.status = "ignorado"
+            sub.status = Status.IGNORED
             sub.notes.append(who.value)
             if who is Unidentified.LAB_NAME:
                 sub.doubt = "cuaderno sin nombre de estudiante: no se califica"
@@ -383,7 +383,7 @@ def _inspect(sub: Submission, patterns, source: TimeSource | None) -> Submission
 
 
 def choose_latest(subs: list[Submission]) -> None:
-    """Keep one of a student's notebooks; the others become "ignorado".
+    """Keep one of a student's notebooks; the others are ignored.
 
     Files that differ only by the platform's numbering ("lab1.ipynb", "lab1-1.ipynb") are versions:
     the highest number is graded. Anything else (two spellings of the name, two different notebooks)
@@ -405,7 +405,7 @@ def choose_latest(subs: list[Submission]) -> None:
     else:
         subs.sort(key=lambda s: (_version(s)[1], s.name))
     for older in subs[:-1]:
-        older.status = "ignorado"
+        older.status = Status.IGNORED
         older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")
 
 

@@ -51,7 +51,7 @@ STATUS_GRADED = "calificado"
 STATUS_UNCHANGED = "sin cambios"
 STATUS_UNREADABLE = "ilegible"
 STATUS_OTHER_LAB = "otro laboratorio"
-STATUS_FAILED = collecting.FAILED
+STATUS_FAILED = "error al calificar"
 STATUS_IGNORED = "ignorado"
 
 
