@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.instructor import grading, judge, sandbox
-from helpers.instructor.build import run_nbgrader
+from helpers.instructor.nbgrader_io import run_nbgrader
 from helpers.instructor.worker import Job, Kernels, WorkerFailed, WorkerPool
 
 pytestmark = pytest.mark.slow  # each worker starts nbgrader and a sealed kernel with PyTorch in it

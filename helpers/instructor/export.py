@@ -56,7 +56,7 @@ from pathlib import Path
 
 from ..course import COURSE_ID, check_lab, lab_notebook
 from . import grading
-from .build import course_config
+from .nbgrader_io import course_config
 from .collect import Identity
 
 

@@ -37,8 +37,8 @@ import nbformat
 
 from . import collect as collecting
 from . import colab_outputs, exercises, inert, judge, sandbox, tamper
-from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
-                    student_version, write_notebook)
+from .build import HIDDEN_TESTS, student_version
+from .nbgrader_io import LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader, write_notebook
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .repair import NotThisLab, repair
 from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool

@@ -93,7 +93,7 @@ class Worker:
         self._start()
 
     def _start(self) -> None:
-        from .build import nbgrader_env
+        from .nbgrader_io import nbgrader_env
 
         read, write = os.pipe()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +301,7 @@ def grade_job(job: Job, warm=None) -> None:
     from nbgrader.converters import Autograde
     from traitlets.config import Config
 
-    from .build import run_nbgrader
+    from .nbgrader_io import run_nbgrader
 
     root = Path(job.root)
     os.chdir(root)
