@@ -38,11 +38,12 @@ import nbformat
 from . import collect as collecting
 from . import colab_outputs, exercises, inert, judge, sandbox, tamper
 from .build import HIDDEN_TESTS, student_version
-from .nbgrader_io import LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader, write_notebook
+from .nbgrader_io import (CELL_TIMEOUT, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
+                          write_notebook)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
 from .execute import RobustExecute
 from .repair import NotThisLab, repair
-from .worker import CELL_TIMEOUT, MEMORY_GB, NOTEBOOK_TIMEOUT, Job, Settings, Worker, WorkerFailed, WorkerPool
+from .worker import MEMORY_GB, NOTEBOOK_TIMEOUT, Job, Settings, Worker, WorkerFailed, WorkerPool
 
 #: Where, in a student's course folder, autograding lists the cells it disabled and its tampering verdict.
 INCIDENTS_NAME = "incidencias.json"

@@ -11,6 +11,10 @@ import nbformat
 
 from ..course import ROOT
 
+#: Seconds a cell may run when nbgrader executes a notebook: the course's ``nbgrader_config.py`` and the
+#: default of ``course grade --cell-timeout``. Autograding runs in the smoke profile, where every cell is quick.
+CELL_TIMEOUT = 120
+
 #: A UTF-16 surrogate on its own: JSON can write one ("\\ud800") but no UTF-8 text can hold it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

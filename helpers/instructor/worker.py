@@ -31,6 +31,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .nbgrader_io import CELL_TIMEOUT, nbgrader_env, run_nbgrader
+from .sandbox import Limits, SandboxedKernelManager
+
 #: Run in every warm kernel before it is handed to a student: what the labs import first.
 WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torchinfo, tqdm.auto\n"
            "import helpers, helpers.checks, helpers.data, helpers.evaluation, helpers.models, helpers.plots, "
@@ -39,9 +42,8 @@ WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torc
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 LOG_NAME = "nbgrader.log"
 
-CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
 NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
-MEMORY_GB = 8.0  # address-space limit of each student's nbgrader and kernel
+MEMORY_GB = Limits.memory_gb  # address-space limit of each student's nbgrader and kernel
 
 
 @dataclass
@@ -106,8 +108,6 @@ class Worker:
         self._start()
 
     def _start(self) -> None:
-        from .nbgrader_io import nbgrader_env
-
         read, write = os.pipe()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
@@ -242,8 +242,6 @@ class WarmKernels:
 
     async def _launch(self):
         """A sealed kernel, started (not yet ready); None if it would not start."""
-        from .sandbox import SandboxedKernelManager
-
         km = SandboxedKernelManager(kernel_name="python3", data_dir=str(self.settings.data),
                                     memory_gb=self.settings.memory_gb)
         try:
@@ -315,7 +313,6 @@ def grade_job(job: Job, settings: Settings, warm=None) -> None:
     from nbgrader.converters import Autograde
 
     from .grading import autograde_config
-    from .nbgrader_io import run_nbgrader
 
     root = Path(job.root)
     os.chdir(root)
