@@ -19,4 +19,6 @@ c.GenerateAssignment.preprocessors = ["helpers.instructor.stubs.NamedStubs" if p
 
 # Autograding runs in the smoke profile (nbgrader sets NBGRADER_EXECUTION): every cell is quick, so
 # a cell that runs longer than this is stuck (an infinite loop, say) and is stopped.
-c.Execute.timeout = 120
+from helpers.instructor.nbgrader_io import CELL_TIMEOUT  # noqa: E402
+
+c.Execute.timeout = CELL_TIMEOUT

@@ -31,16 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nbclient  # noqa: E402
 
 from helpers.course import existing_labs, lab_notebook  # noqa: E402
-from helpers.instructor import build, grading, sandbox  # noqa: E402
+from helpers.instructor import build, grading, nbgrader_io, sandbox  # noqa: E402
 
 
 def notebook_alone(lab: str, tmp: Path) -> float:
     """Seconds to execute ``lab`` as graded (answers and all tests) in a fresh kernel, smoke profile."""
     folder = tmp / "solo"
     shutil.copytree(lab_notebook("release", lab).parent, folder)
-    nb = build.read_notebook(lab_notebook("source", lab))
+    nb = nbgrader_io.read_notebook(lab_notebook("source", lab))
     os.environ["COURSE_PROFILE"] = "smoke"
-    os.environ["PYTHONPATH"] = build.nbgrader_env()["PYTHONPATH"]
+    os.environ["PYTHONPATH"] = nbgrader_io.nbgrader_env()["PYTHONPATH"]
     start = time.perf_counter()
     nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
                             allow_errors=False).execute()
@@ -51,7 +51,7 @@ def graded(lab: str, students: list[str], tmp: Path, sandboxed: bool) -> float:
     """Seconds one ``course grade --jobs 1`` run takes to grade ``students`` (perfect submissions) in ``tmp/curso``."""
     folder = tmp / f"entregas_{students[0]}"
     for student in students:
-        build.write_notebook(build.demo_submissions(lab)["perfecto"], folder / f"{student}.ipynb")
+        nbgrader_io.write_notebook(build.demo_submissions(lab)["perfecto"], folder / f"{student}.ipynb")
     start = time.perf_counter()
     grades = [g for g in grading.grade(lab, folder, tmp / "curso", jobs=1, sandboxed=sandboxed, log=lambda *_: None)
               if g.student in students]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.instructor import build, grading  # noqa: E402
+from helpers.instructor import build, grading, nbgrader_io  # noqa: E402
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
         tmp = Path(tmp)
         for n in range(args.students):
             kind = list(kinds)[n % 3]
-            build.write_notebook(kinds[kind], tmp / "entregas" / f"est{n:02d}_{kind}.ipynb")
+            nbgrader_io.write_notebook(kinds[kind], tmp / "entregas" / f"est{n:02d}_{kind}.ipynb")
         times = {}
         for jobs in (1, args.jobs):
             start = time.perf_counter()

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from helpers.course import COURSE_ID, lab_notebook  # noqa: E402
 from synthetic_gradebook import register_lab  # noqa: E402
-from helpers.instructor import build, grading, report, similarity  # noqa: E402
+from helpers.instructor import grading, nbgrader_io, report, similarity  # noqa: E402
 
 LAB = "lab5_fer2013"
 NAMES = ("x", "y", "capa", "salida", "pesos", "z", "h", "t")
@@ -68,7 +68,7 @@ def generate(workdir: Path, students: int) -> set[tuple[str, str]]:
             gb.add_student(sid)
             for g in gb.add_submission(LAB, sid).notebooks[0].grades:
                 g.auto_score = g.max_score * rng.choice((0, 0.5, 1)) if g.cell.cell_type == "code" else None
-            nb = build.read_notebook(lab_notebook("release", LAB))
+            nb = nbgrader_io.read_notebook(lab_notebook("release", LAB))
             copied = rng.choice(list(written)) if written and n % 20 == 19 else None
             source = written[copied] if copied else None
             origin[sid] = origin[copied] if copied else sid
@@ -80,7 +80,7 @@ def generate(workdir: Path, students: int) -> set[tuple[str, str]]:
             for folder in ("submitted", "autograded"):
                 path = lab_notebook(f"{folder}/{sid}", LAB, workdir)
                 path.parent.mkdir(parents=True)
-                build.write_notebook(nb, path)
+                nbgrader_io.write_notebook(nb, path)
         gb.db.commit()
     return {(a, b) for a in origin for b in origin if a < b and origin[a] == origin[b]}
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.instructor import build, grading  # noqa: E402
+from helpers.instructor import build, grading, nbgrader_io  # noqa: E402
 
 
 def one_more_student(lab: str, workdir: Path, submissions: Path, n: int, sandboxed: bool) -> float:
     folder = submissions / f"{'aislado' if sandboxed else 'sin'}{n}"
-    build.write_notebook(build.demo_submissions(lab)["perfecto"], folder / f"alumno{n}.ipynb")
+    nbgrader_io.write_notebook(build.demo_submissions(lab)["perfecto"], folder / f"alumno{n}.ipynb")
     start = time.perf_counter()
     grades = grading.grade(lab, folder, workdir, jobs=1, sandboxed=sandboxed, log=lambda *_: None)
     seconds = time.perf_counter() - start

@@ -9,7 +9,7 @@ import json
 
 import nbformat
 
-from helpers.instructor import build
+from helpers.instructor import build, nbgrader_io
 
 
 def _gid(cell):
@@ -22,7 +22,7 @@ def _index(nb, grade_id):
 
 def _ids(lab):
     """Solution and test grade_ids of ``lab``'s code cells, in order."""
-    nb = build.read_notebook(build.lab_notebook("release", lab))
+    nb = nbgrader_io.read_notebook(build.lab_notebook("release", lab))
     sols = [_gid(c) for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
     tests = [_gid(c) for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
     return sols, tests

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from helpers.instructor import build
+from helpers.instructor import build, nbgrader_io
 
 
 @dataclass
@@ -41,7 +41,7 @@ def notebook(lab: str, submission: Submission):
 
 def graded_cell_points(lab: str) -> dict[str, float]:
     """``grade_id`` -> points of every autograded test cell of ``lab``."""
-    nb = build.read_notebook(build.lab_notebook("release", lab))
+    nb = nbgrader_io.read_notebook(build.lab_notebook("release", lab))
     return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
 

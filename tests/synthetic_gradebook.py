@@ -1,7 +1,7 @@
 """A gradebook filled by hand, as course grade and formgrader would leave it, for tests and benchmarks that
 read grades without running notebooks."""
 from helpers.course import lab_notebook
-from helpers.instructor import build
+from helpers.instructor import nbgrader_io
 
 
 def register_lab(gb, lab: str, duedate) -> None:
@@ -9,7 +9,7 @@ def register_lab(gb, lab: str, duedate) -> None:
     with its points and each answer cell, from the release."""
     gb.add_assignment(lab, duedate=duedate)
     gb.add_notebook(lab, lab)
-    for cell in build.read_notebook(lab_notebook("release", lab)).cells:
+    for cell in nbgrader_io.read_notebook(lab_notebook("release", lab)).cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
             gb.add_grade_cell(meta["grade_id"], lab, lab, max_score=meta["points"], cell_type=cell.cell_type)

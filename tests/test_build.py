@@ -6,7 +6,7 @@ import shutil
 import nbformat
 import pytest
 
-from helpers.instructor import build, exercises
+from helpers.instructor import build, exercises, nbgrader_io
 from helpers.course import LABS, ROOT, existing_labs, lab_notebook
 
 LABS_HERE = existing_labs()
@@ -83,7 +83,7 @@ def test_solutions_are_executed_keys_without_hidden_tests(lab):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "solutions/ must be executed"
     assert not any(o.output_type == "error" for c in code for o in c.outputs)
-    source = build.with_header(build.answer_key(build.read_notebook(lab_notebook("source", lab))), lab, "solutions")
+    source = build.with_header(build.answer_key(nbgrader_io.read_notebook(lab_notebook("source", lab))), lab, "solutions")
     assert [c.source for c in nb.cells if c.id != "key-note"] == [c.source for c in source.cells], \
         f"solutions/{lab} is stale: run `course build`"
 
@@ -98,12 +98,12 @@ def test_read_notebook_names_a_corrupt_file(tmp_path):
     bad = tmp_path / "roto.ipynb"
     bad.write_text("{no es json")
     with pytest.raises(ValueError, match="roto.ipynb no es un cuaderno de Jupyter válido"):
-        build.read_notebook(bad)
+        nbgrader_io.read_notebook(bad)
 
 
 @pytest.mark.parametrize("lab", LABS_HERE)
 def test_at_least_a_third_of_test_cells_carry_hidden_tests(lab):
-    nb = build.read_notebook(lab_notebook("source", lab))
+    nb = nbgrader_io.read_notebook(lab_notebook("source", lab))
     tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
     hidden = [c for c in tests if "### BEGIN HIDDEN TESTS" in c.source]
     assert tests and 3 * len(hidden) >= len(tests), f"{len(hidden)} of {len(tests)} test cells have hidden tests"
@@ -118,7 +118,7 @@ def test_lone_surrogates_are_replaced_on_read_and_the_file_is_left_as_it_was(tmp
     path.write_text(json.dumps(nb))  # ASCII: JSON escapes every surrogate, a lone one included
     raw = path.read_bytes()
     notes = []
-    read = build.read_notebook(path, notes)
+    read = nbgrader_io.read_notebook(path, notes)
     code, markdown = read.cells
     assert code.source == "x = '\ufffd'  # 😀" and code.metadata == {"nota": "a\ufffdb", "\ufffdclave": 1}
     assert markdown.source == "sin problemas 😀"  # a valid pair is one character, untouched
@@ -127,4 +127,4 @@ def test_lone_surrogates_are_replaced_on_read_and_the_file_is_left_as_it_was(tmp
     assert path.read_bytes() == raw
     clean, notes = tmp_path / "limpio.ipynb", []
     clean.write_text(nbformat.writes(read))
-    assert build.read_notebook(clean, notes) == read and notes == []  # nothing to replace, nothing said
+    assert nbgrader_io.read_notebook(clean, notes) == read and notes == []  # nothing to replace, nothing said

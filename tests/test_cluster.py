@@ -6,7 +6,7 @@ import shutil
 import nbformat
 import pytest
 
-from helpers.instructor import build, cli, cluster, grading
+from helpers.instructor import build, cli, cluster, grading, nbgrader_io
 
 LAB = "lab1_convolutions"
 
@@ -14,7 +14,7 @@ LAB = "lab1_convolutions"
 def test_an_unreachable_scheduler_is_a_spanish_error_before_any_work(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 0.3)  # a refused port is retried until the timeout
     folder = tmp_path / "entregas"
-    build.write_notebook(build.demo_submissions(LAB)["perfecto"], folder / "ana.ipynb")
+    nbgrader_io.write_notebook(build.demo_submissions(LAB)["perfecto"], folder / "ana.ipynb")
     code = cli.main(["grade", LAB, str(folder), "--workdir", str(tmp_path / "curso"), "--no-sandbox",
                      "--cluster", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err

@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from helpers.course import existing_labs, lab_notebook
 from helpers.instructor import colab_outputs, inert
-from helpers.instructor.build import read_notebook
+from helpers.instructor.nbgrader_io import read_notebook
 from test_inert import IMAGE_PROBE, fired, formgrade_page, hostile_outputs, needs_chromium
 
 LAB = "lab1_convolutions"

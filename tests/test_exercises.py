@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from helpers.instructor import exercises
-from helpers.instructor.build import read_notebook
+from helpers.instructor.nbgrader_io import read_notebook
 from helpers.course import lab_notebook
 
 

@@ -13,7 +13,7 @@ import pytest
 from nbgrader.plugins import LateSubmissionPlugin
 
 from helpers.course import COURSE_ID, lab_notebook
-from helpers.instructor import build, cli, export, grading
+from helpers.instructor import build, cli, export, grading, nbgrader_io
 from helpers.instructor.collect import Identity
 from fixture_scope import shared
 from synthetic_gradebook import register_lab
@@ -85,7 +85,7 @@ def _rows(path):
 
 
 def _points(kind):
-    nb = build.read_notebook(lab_notebook("release", LAB))
+    nb = nbgrader_io.read_notebook(lab_notebook("release", LAB))
     return sum(c.metadata["nbgrader"]["points"] for c in _cells(nb)
                if c.metadata["nbgrader"].get("grade") and (c.cell_type == "code") == (kind == "code"))
 

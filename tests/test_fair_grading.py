@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from helpers.course import existing_labs, lab_notebook
-from helpers.instructor import build, grading
+from helpers.instructor import build, grading, nbgrader_io
 from lab_submissions import SUBMISSIONS, graded_cell_points, notebook
 
 
@@ -55,9 +55,9 @@ def test_every_lab_has_two_correct_and_one_wrong_submission():
 def test_correct_submissions_get_full_marks_and_a_mistake_costs_its_points(lab, tmp_path):
     folder = tmp_path / "entregas"
     for name, submission in SUBMISSIONS[lab].items():
-        build.write_notebook(notebook(lab, submission), folder / f"{name}.ipynb")
+        nbgrader_io.write_notebook(notebook(lab, submission), folder / f"{name}.ipynb")
     for name, nb in build.demo_submissions(lab).items():
-        build.write_notebook(nb, folder / f"{name}.ipynb")
+        nbgrader_io.write_notebook(nb, folder / f"{name}.ipynb")
     grades = {g.student: g for g in grading.grade(lab, folder, tmp_path / "curso", log=lambda *_: None, jobs=2)}
     perfect, blank, half = grades.pop("perfecto"), grades.pop("en_blanco"), grades.pop("a_medias")
     # every cell of the perfect notebook, graded or not, runs cleanly in the sealed kernel

@@ -85,7 +85,8 @@ def full_dry_run(tmp_path, monkeypatch):
 def test_answer_key_runs_in_the_full_profile(lab, full_dry_run):
     from nbclient import NotebookClient
 
-    from helpers.instructor.build import answer_key, read_notebook, with_header
+    from helpers.instructor.build import answer_key, with_header
+    from helpers.instructor.nbgrader_io import read_notebook
 
     nb = with_header(answer_key(read_notebook(lab_notebook("source", lab))), lab, "solutions")
     for extra in lab_notebook("source", lab).parent.iterdir():  # data files beside the notebook

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.instructor import build, collect, exercises, grading
+from helpers.instructor import build, collect, exercises, grading, nbgrader_io
 from helpers.course import lab_notebook
 from helpers.instructor.repair import NotThisLab, repair
 
@@ -27,7 +27,7 @@ def _graded(nb):
 
 @pytest.fixture(scope="module")
 def release():
-    return build.read_notebook(lab_notebook("release", LAB))
+    return nbgrader_io.read_notebook(lab_notebook("release", LAB))
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_wrong_lab_is_refused(corpus, release):
 
 #: Lab 1's automatic points, and those of the tests the damaged cases break.
 _POINTS = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-           for c in build.read_notebook(lab_notebook("release", LAB)).cells
+           for c in nbgrader_io.read_notebook(lab_notebook("release", LAB)).cells
            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
 TOP = sum(_POINTS.values())
 
@@ -225,7 +225,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     # the instructor grades desordenado's two written answers in formgrader...
     from nbgrader.api import Gradebook
 
-    written = [c.metadata["nbgrader"]["grade_id"] for c in build.read_notebook(lab_notebook("release", LAB)).cells
+    written = [c.metadata["nbgrader"]["grade_id"] for c in nbgrader_io.read_notebook(lab_notebook("release", LAB)).cells
                if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
     assert len(written) == 2
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", "dl-curso") as gb:
@@ -238,10 +238,10 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
         "desordenado"]["puntos_respuestas_escritas"] == "5"
     before = grading.gradebook_dump(LAB, workdir)
     # ...then desordenado resubmits with the second answer changed, and perfecto resubmits blank
-    nb = build.read_notebook(submissions / "desordenado.ipynb")
+    nb = nbgrader_io.read_notebook(submissions / "desordenado.ipynb")
     next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == written[1]).source += " Y algo más."
-    build.write_notebook(nb, submissions / "desordenado.ipynb")
-    build.write_notebook(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
+    nbgrader_io.write_notebook(nb, submissions / "desordenado.ipynb")
+    nbgrader_io.write_notebook(build.student_version(LAB, set()), submissions / "perfecto.ipynb")  # now blank
     (submissions / "duplicadas.ipynb").unlink()
     resub = grading.grade_class(LAB, submissions, workdir, **options)
     assert resub.graded_now == 2
@@ -267,7 +267,7 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
     """Students are merged as they finish: a run stopped half-way resumes with only the rest."""
     submissions = tmp_path / "entregas"
     for name in ("ana", "luis"):
-        build.write_notebook(build.student_version(LAB, set()), submissions / f"{name}.ipynb")
+        nbgrader_io.write_notebook(build.student_version(LAB, set()), submissions / f"{name}.ipynb")
     real = grading.autograde_isolated
 
     def stop_at_luis(lab, student, *args):
@@ -286,8 +286,8 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
 
 
 def test_feedback_shows_test_messages_never_hidden_source():
-    release = build.read_notebook(lab_notebook("release", LAB))
-    executed = copy.deepcopy(build.read_notebook(lab_notebook("source", LAB)))  # hidden tests in place
+    release = nbgrader_io.read_notebook(lab_notebook("release", LAB))
+    executed = copy.deepcopy(nbgrader_io.read_notebook(lab_notebook("source", LAB)))  # hidden tests in place
     secret = grading.hidden_lines(LAB)
     assert secret
     leaked = sorted(secret)[0]
@@ -331,7 +331,7 @@ def _history_thief(release, secret):
     the hidden tests, as a kernel without store_history=False would have held them) base64-encoded, as
     HTML, reversed, as an image; one test's message carries them too. Before the first test, a cell of
     theirs printed something of its own."""
-    source = build.read_notebook(lab_notebook("source", LAB))
+    source = nbgrader_io.read_notebook(lab_notebook("source", LAB))
     history = "\n".join(c.source for c in source.cells if c.cell_type == "code")
     encoded = base64.b64encode(history.encode()).decode()
     executed = copy.deepcopy(source)
@@ -406,7 +406,7 @@ def test_a_history_thief_graded_for_real_leaves_no_hidden_test_and_no_script(tmp
         "[s for _, _, s in ip.history_manager.get_range(output=False)])\n"
         "print(base64.b64encode(stolen.encode()).decode())\nprint(stolen[::-1])\n"
         "display(HTML('<pre>' + stolen + '</pre><script>document.title = \"robado\"</script>'))"))
-    build.write_notebook(nb, tmp_path / "entregas" / "ladron.ipynb")
+    nbgrader_io.write_notebook(nb, tmp_path / "entregas" / "ladron.ipynb")
     run = grading.grade_class(LAB, tmp_path / "entregas", tmp_path / "curso", jobs=1, log=lambda *_: None)
     assert run.graded_now == 1
     secret = grading.hidden_lines(LAB)

@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from helpers.course import lab_notebook
-from helpers.instructor import build, grading, inert
+from helpers.instructor import grading, inert, nbgrader_io
 
 LAB = "lab1_convolutions"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,7 +68,7 @@ def hostile_notebook(release):
 
 @pytest.fixture(scope="module")
 def release():
-    return build.read_notebook(lab_notebook("release", LAB))
+    return nbgrader_io.read_notebook(lab_notebook("release", LAB))
 
 
 # ---------------------------------------------------------------- the inert copy, cell by cell

@@ -245,13 +245,13 @@ def test_classify_key_sites_are_those_both_runs_agree_on():
 
 def test_errors_are_explained_with_the_answer_keys_exercises(tmp_path):
     """A blank answer defines nothing: the names a test needs come from the key (source/ of the course)."""
-    from helpers.instructor import build
+    from helpers.instructor import nbgrader_io
 
     answer = nbformat.v4.new_code_cell("pool = nn.MaxPool2d(2)", metadata={"nbgrader": {
         "solution": True, "grade": False, "grade_id": "capa"}})
     heading = nbformat.v4.new_markdown_cell("**Ejercicio 1.1.** Crea `pool`.")
-    build.write_notebook(nbformat.v4.new_notebook(cells=[heading, answer, _test_cell("t")]),
-                         tmp_path / "source" / "lab" / "lab.ipynb")
+    nbgrader_io.write_notebook(nbformat.v4.new_notebook(cells=[heading, answer, _test_cell("t")]),
+                               tmp_path / "source" / "lab" / "lab.ipynb")
     blank = copy.deepcopy(answer)
     blank.source = "# TU CÓDIGO AQUÍ\nraise NotImplementedError()"
     test = _test_cell("t")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpers.course import COURSE_ID, ROOT, lab_notebook
-from helpers.instructor import build, cli, export, grading
+from helpers.instructor import build, cli, export, grading, nbgrader_io
 from helpers.instructor.collect import Identity
 from helpers.instructor.platform_files import moodle_date, read_canvas_gradebook, read_moodle_worksheet
 from fixture_scope import shared
@@ -82,7 +82,7 @@ def _rows(path):
 
 
 def _points(kind):
-    nb = build.read_notebook(lab_notebook("release", LAB))
+    nb = nbgrader_io.read_notebook(lab_notebook("release", LAB))
     return sum(c.metadata["nbgrader"]["points"] for c in nb.cells
                if c.metadata.get("nbgrader", {}).get("grade") and (c.cell_type == "code") == (kind == "code"))
 
@@ -470,7 +470,7 @@ def test_a_class_from_the_platforms_downloads_to_their_importers(tmp_path):
         moodle_worksheet=sheet, canvas_gradebook=book, canvas_assignment="Laboratorio 1 (98765)",
         time_zone="Europe/Madrid"))
     top, written = _points("code") + _points("written"), _points("written")
-    written_cells = sum(1 for c in build.read_notebook(lab_notebook("release", LAB)).cells
+    written_cells = sum(1 for c in nbgrader_io.read_notebook(lab_notebook("release", LAB)).cells
                         if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type != "code")
     scores = {g.student: g.final for g in result.grades}
     assert scores["grupo_a_42"] == _points("code") + written_cells and written >= written_cells

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import course, data
 from helpers.course import REPO_URL, REPO_VERSION, ROOT, existing_labs, lab_notebook
-from helpers.instructor import build, cli, leaks, publish
+from helpers.instructor import build, cli, leaks, nbgrader_io, publish
 
 LAB = "lab1_convolutions"
 
@@ -37,7 +37,7 @@ def _course_copy(tmp_path, lab=LAB):
 
 
 def _source_cell(grade_id):
-    nb = build.read_notebook(lab_notebook("source", LAB))
+    nb = nbgrader_io.read_notebook(lab_notebook("source", LAB))
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
@@ -104,7 +104,7 @@ def test_the_student_readme_and_the_labs_say_the_same_about_getting_fer2013(url,
     readme = publish.student_readme()
     section = readme[readme.index("## FER-2013"):]
     section = section[:section.index("\n## ")]
-    nb = build.read_notebook(lab_notebook("release", lab))
+    nb = nbgrader_io.read_notebook(lab_notebook("release", lab))
     told = next(c.source for c in nb.cells if c.cell_type == "markdown" and "### Conseguir los datos" in c.source)
     run = next(c.source for c in nb.cells if c.cell_type == "code" and "get_fer2013(ORIGEN" in c.source)
     assert _origins(section) == _origins(told) == {data.FER_DEFAULT_ORIGIN, *data.FER_ORIGINS}
@@ -159,7 +159,7 @@ def _plant_in_release(root, line):
 SECRETS = {  # one line of each kind of secret in lab 1's source
     "solution": lambda: _source_cell("conv_manual").source.split("### BEGIN SOLUTION")[1].splitlines()[2],
     "hidden test": lambda: _source_cell("test_conv_manual").source.split("### BEGIN HIDDEN TESTS")[1].splitlines()[1],
-    "rubric": lambda: next(line for c in build.read_notebook(lab_notebook("source", LAB)).cells
+    "rubric": lambda: next(line for c in nbgrader_io.read_notebook(lab_notebook("source", LAB)).cells
                            for line in c.source.splitlines() if line.startswith("**Rúbrica")),
 }
 
@@ -219,7 +219,7 @@ def test_the_labs_that_stop_without_a_gpu_are_the_ones_the_readme_names():
     """``course.GPU_LABS`` is the one list: their setup cell calls ``checks.require_gpu`` and the others' only
     warn; the student README names them (tests/test_colab_start.py runs each setup cell as Colab would)."""
     for lab in existing_labs():
-        code = "\n".join(c.source for c in build.read_notebook(lab_notebook("release", lab)).cells
+        code = "\n".join(c.source for c in nbgrader_io.read_notebook(lab_notebook("release", lab)).cells
                          if c.cell_type == "code")
         assert ("checks.require_gpu(perfil)" in code) == (lab in course.GPU_LABS), lab
         assert ("checks.check_gpu(perfil)" in code) == (lab not in course.GPU_LABS and lab != "lab1_convolutions"), lab

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from helpers.course import COURSE_ID, lab_notebook
-from helpers.instructor import build, cli, grading, report
+from helpers.instructor import cli, grading, nbgrader_io, report
 from synthetic_gradebook import register_lab
 from test_inert import IMAGE_PROBE, fired, needs_chromium
 from test_similarity import COPY, ORIGINAL
@@ -46,7 +46,7 @@ def graded(tmp_path):
                     g.auto_score = g.max_score * part
                 else:
                     g.needs_manual_grade = True
-            executed = build.read_notebook(lab_notebook("release", LAB))
+            executed = nbgrader_io.read_notebook(lab_notebook("release", LAB))
             for cell in executed.cells:
                 gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
                 if gid.startswith("test_") and part < 1:
@@ -57,7 +57,7 @@ def graded(tmp_path):
             for folder in ("autograded", "submitted"):
                 path = lab_notebook(f"{folder}/{sid}", LAB, workdir)
                 path.parent.mkdir(parents=True)
-                build.write_notebook(executed, path)
+                nbgrader_io.write_notebook(executed, path)
             feedback = workdir / "feedback" / sid / LAB / f"{LAB}.html"
             feedback.parent.mkdir(parents=True)
             feedback.write_text("<html></html>")

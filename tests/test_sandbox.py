@@ -163,6 +163,20 @@ def test_cli_wires_every_grade_option(monkeypatch, tmp_path):
     assert seen["cluster"] is None
 
 
+def test_every_student_is_autograded_with_the_runs_limits_and_a_sealed_kernel(tmp_path):
+    from helpers.instructor.execute import RobustExecute
+
+    config = cli.grading.autograde_config(cli.grading.Settings(cell_timeout=7, memory_gb=3.5, data=Path("/d")),
+                                          tmp_path)
+    assert config.Execute.timeout == 7
+    assert config.RobustExecute.kernel_manager_class is sandbox.SandboxedKernelManager
+    assert (config.SandboxedKernelManager.data_dir, config.SandboxedKernelManager.memory_gb) == ("/d", 3.5)
+    assert RobustExecute in config.Autograde.autograde_preprocessors
+    assert config.JudgeTests.course_root == str(tmp_path)
+    trusted = cli.grading.autograde_config(cli.grading.Settings(sandboxed=False), tmp_path)
+    assert "kernel_manager_class" not in trusted.RobustExecute and trusted.PlantTripwires.library == str(ROOT)
+
+
 # ---------------------------------------------------------------- tripwires
 
 def _test_cell(grade_id, source="checks.check_true(True, 'bien')"):

@@ -1,5 +1,6 @@
 """Grading workers: many students per nbgrader process, a fresh kernel warmed ahead for each, and a
 notebook over its time limit costs only its worker. On a one-cell course, so each student takes seconds."""
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -8,9 +9,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from helpers.course import ROOT
 from helpers.instructor import grading, judge, sandbox
-from helpers.instructor.build import run_nbgrader
-from helpers.instructor.worker import Job, Kernels, WorkerFailed, WorkerPool
+from helpers.instructor.nbgrader_io import run_nbgrader
+from helpers.instructor.worker import Job, WorkerFailed, WorkerPool
 
 pytestmark = pytest.mark.slow  # each worker starts nbgrader and a sealed kernel with PyTorch in it
 
@@ -32,7 +34,7 @@ def course_notebook(answer: str):
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
-KERNELS = Kernels(sealed=True, memory_gb=8.0, data_dir=str(sandbox.data_folder()))
+SETTINGS = grading.Settings(data=sandbox.data_folder())
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +43,9 @@ def course(tmp_path_factory):
     from nbgrader.converters import GenerateAssignment
 
     sandbox.require()
-    settings = grading.Settings(data=sandbox.data_folder())
-    sandbox.prepare_data(settings.data)
+    sandbox.prepare_data(SETTINGS.data)
     root = tmp_path_factory.mktemp("curso")
-    (root / "nbgrader_config.py").write_text(grading._config_text(settings))
+    shutil.copy2(ROOT / "nbgrader_config.py", root)
     (root / "source" / LAB).mkdir(parents=True)
     nbformat.write(course_notebook("### BEGIN SOLUTION\nrespuesta = 42\n### END SOLUTION"),
                    root / "source" / LAB / f"{LAB}.ipynb")
@@ -77,7 +78,7 @@ def test_one_worker_grades_many_students_each_in_a_fresh_warm_kernel(course, tmp
               + "".join(f"os.write({fd}, b'{json.dumps({'student': 'bea', 'error': None})}\\n')\n" for fd in (1, 2)))
     jobs = [submit(course, tmp_path, "ana", forger), submit(course, tmp_path, "bea", "respuesta = 41"),
             submit(course, tmp_path, "carla", "respuesta = 42")]
-    with WorkerPool(1, tmp_path, KERNELS) as pool:
+    with WorkerPool(1, tmp_path, SETTINGS) as pool:
         pool.expect(len(jobs))
         for job in jobs:
             with pool.lend() as worker:
@@ -91,7 +92,7 @@ def test_one_worker_grades_many_students_each_in_a_fresh_warm_kernel(course, tmp
 def test_a_notebook_over_its_time_limit_costs_only_its_worker(course, tmp_path):
     slow = submit(course, tmp_path, "lento", "import time\ntime.sleep(600)\nrespuesta = 42")
     after = submit(course, tmp_path, "despues", "respuesta = 42")
-    with WorkerPool(1, tmp_path, KERNELS) as pool:
+    with WorkerPool(1, tmp_path, SETTINGS) as pool:
         pool.expect(2)
         with pool.lend() as worker:
             first = worker.proc
@@ -101,3 +102,11 @@ def test_a_notebook_over_its_time_limit_costs_only_its_worker(course, tmp_path):
         with pool.lend() as worker:
             worker.autograde(after, timeout=300)
     assert points(after) == 1
+
+
+def test_a_cell_over_the_runs_cell_timeout_is_stopped(course, tmp_path):
+    late = submit(course, tmp_path, "tardio", "import time\ntime.sleep(60)\nrespuesta = 42")
+    with WorkerPool(1, tmp_path, dataclasses.replace(SETTINGS, cell_timeout=5)) as pool:
+        with pool.lend() as worker:
+            worker.autograde(late, timeout=50)  # the cell is stopped at 5 s: its answer never comes
+    assert points(late) == 0

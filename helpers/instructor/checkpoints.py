@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from ..course import CHECKPOINTS, ROOT, check_lab, lab_notebook
-from .build import answer_key, read_notebook, with_header
+from .build import answer_key, with_header
+from .nbgrader_io import read_notebook
 
 #: The labs whose notebooks save models that students may load instead of training.
 LABS_WITH_CHECKPOINTS = ("lab5_fer2013",)

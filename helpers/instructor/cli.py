@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import build, checkpoints, export, grading, publish, report
+from . import build, checkpoints, export, grading, nbgrader_io, publish, report
 from ..course import LABS, ROOT, existing_labs
 
 
@@ -62,7 +62,7 @@ def cmd_demo(args) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         versions = build.demo_submissions(lab)
         for name, nb in versions.items():
-            build.write_notebook(nb, folder / f"{name}.ipynb")
+            nbgrader_io.write_notebook(nb, folder / f"{name}.ipynb")
         start = time.perf_counter()
         all_grades += grading.grade(lab, folder, Path(args.workdir) / lab)
         print(f"{lab}: {len(versions)} entregas calificadas en {time.perf_counter() - start:.1f} s")

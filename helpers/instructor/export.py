@@ -69,8 +69,8 @@ from pathlib import Path
 
 from ..course import COURSE_ID, check_lab, lab_notebook
 from . import grading
-from .build import course_config
 from .collect import Identity, TimeSource
+from .nbgrader_io import course_config
 from .platform_files import CANVAS_TITLE, MoodleLanguage, read_canvas_gradebook, read_moodle_worksheet, time_zone
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]

@@ -37,15 +37,17 @@ import nbformat
 
 from . import collect as collecting
 from . import colab_outputs, exercises, inert, judge, sandbox, tamper
-from .build import (HIDDEN_TESTS, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
-                    student_version, write_notebook)
+from .build import HIDDEN_TESTS, student_version
+from .nbgrader_io import (CELL_TIMEOUT, LONE_SURROGATE, REPLACEMENT, nbgrader_env, read_notebook, run_nbgrader,
+                          write_notebook)
 from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_notebook
+from .execute import RobustExecute
 from .repair import NotThisLab, repair
-from .worker import Job, Kernels, Worker, WorkerFailed, WorkerPool
+from .worker import MEMORY_GB, NOTEBOOK_TIMEOUT, Job, Settings, Worker, WorkerFailed, WorkerPool
 
-CELL_TIMEOUT = 120  # s, as in nbgrader_config.py
-NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
-MEMORY_GB = 8.0  # address-space limit of each student's nbgrader and kernel
+#: Where, in a student's course folder, autograding lists the cells it disabled and its tampering verdict.
+INCIDENTS_NAME = "incidencias.json"
+TAMPERING_NAME = "manipulacion.json"
 
 STATUS_GRADED = "calificado"
 STATUS_UNCHANGED = "sin cambios"
@@ -70,21 +72,6 @@ class Grade:
     notes: list[str] = field(default_factory=list)
     review: str = ""  # what the instructor should look at by hand (tampering, suspicious code)
     manual_score: float = 0.0  # points awarded so far to written answers (by hand, or 0 for a blank one)
-
-
-@dataclass
-class Settings:
-    """Limits for one grading run."""
-
-    jobs: int = 0  # 0: the number of cores
-    cell_timeout: int = CELL_TIMEOUT
-    notebook_timeout: int = NOTEBOOK_TIMEOUT
-    memory_gb: float = MEMORY_GB
-    sandboxed: bool = True  # False only when the instructor trusts every student (--no-sandbox)
-    data: Path | None = None  # the stand-ins sealed kernels read (see sandbox.prepare_data)
-
-    def key(self) -> str:
-        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}/{self.sandboxed}"
 
 
 @dataclass
@@ -167,37 +154,35 @@ def fingerprint(lab: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def _config_text(settings: Settings) -> str:
-    sealed = (f"c.PlantTripwires.library = {str(ROOT)!r}\nc.PrepareTests.library = {str(ROOT)!r}\n"
-              if not settings.sandboxed else f"""
-c.RobustExecute.kernel_manager_class = "helpers.instructor.sandbox.SandboxedKernelManager"
-c.SandboxedKernelManager.data_dir = {str(settings.data)!r}
-c.SandboxedKernelManager.memory_gb = {float(settings.memory_gb)!r}
-""")
-    return (ROOT / "nbgrader_config.py").read_text() + f"""
+def autograde_config(settings: Settings, root: Path):
+    """The traitlets ``Config`` that nbgrader autogrades with in ``root`` (a student's copy of the template),
+    on top of the course's own: ``settings``' cell time limit, tests that record and are judged outside the
+    kernel, tripwires around execution, a kernel crash that costs one cell and not the notebook, and (unless
+    ``settings.sandboxed`` is False) every kernel sealed."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+    from traitlets.config import Config
 
-# Added by helpers.instructor.grading for class grading: limits, tests that record and are judged
-# outside the kernel, tripwires around execution, a kernel crash costs one cell and not the notebook,
-# and (unless --no-sandbox) every kernel runs sealed.
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
-from helpers.instructor.execute import RobustExecute
-from helpers.instructor.judge import JudgeTests, PrepareTests
-from helpers.instructor.tamper import CheckTripwires, PlantTripwires
-
-here = os.path.dirname(os.path.abspath(__file__))
-c.Execute.timeout = {int(settings.cell_timeout)}
-c.Execute.shutdown_kernel = "immediate"  # after the last cell nothing in the kernel matters: no waiting for it
-c.Autograde.autograde_preprocessors = [step for p in Autograde.class_traits()["autograde_preprocessors"].default()
-                                       for step in ([PrepareTests, PlantTripwires, RobustExecute, CheckTripwires,
-                                                     JudgeTests] if p is Execute else [p])]
-c.RobustExecute.incident_file = os.path.join(here, "incidencias.json")
-c.CheckTripwires.verdict_file = os.path.join(here, "manipulacion.json")
-c.PrepareTests.reference_file = c.JudgeTests.reference_file = os.path.join(here, {judge.REFERENCE_NAME!r})
-c.PrepareTests.perturb_file = os.path.join(here, {judge.PERTURB_NAME!r})
-c.JudgeTests.records_file = os.path.join(here, {judge.RECORDS_NAME!r})
-c.JudgeTests.course_root = here
-""" + sealed
+    steps = [judge.PrepareTests, tamper.PlantTripwires, RobustExecute, tamper.CheckTripwires, judge.JudgeTests]
+    config = Config()
+    config.Execute.timeout = settings.cell_timeout
+    config.Execute.shutdown_kernel = "immediate"  # after the last cell nothing in the kernel matters: no waiting
+    config.Autograde.autograde_preprocessors = [
+        step for p in Autograde.class_traits()["autograde_preprocessors"].default()
+        for step in (steps if p is Execute else [p])]
+    config.RobustExecute.incident_file = str(root / INCIDENTS_NAME)
+    config.CheckTripwires.verdict_file = str(root / TAMPERING_NAME)
+    config.PrepareTests.reference_file = config.JudgeTests.reference_file = str(root / judge.REFERENCE_NAME)
+    config.PrepareTests.perturb_file = str(root / judge.PERTURB_NAME)
+    config.JudgeTests.records_file = str(root / judge.RECORDS_NAME)
+    config.JudgeTests.course_root = str(root)
+    if settings.sandboxed:
+        config.RobustExecute.kernel_manager_class = sandbox.SandboxedKernelManager
+        config.SandboxedKernelManager.data_dir = str(settings.data)
+        config.SandboxedKernelManager.memory_gb = float(settings.memory_gb)
+    else:
+        config.PlantTripwires.library = config.PrepareTests.library = str(ROOT)
+    return config
 
 
 def _tree_digest(folder: Path, skip: tuple = ()) -> str:
@@ -222,7 +207,7 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print, wor
         return template
     shutil.rmtree(template, ignore_errors=True)
     template.mkdir(parents=True)
-    (template / "nbgrader_config.py").write_text(_config_text(settings))
+    shutil.copy2(ROOT / "nbgrader_config.py", template)  # the course's own: autograde_config goes on top of it
     shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
     shutil.copy2(empty_gradebook(), template / "gradebook.db")
     result = run_nbgrader(GenerateAssignment, template, lab)
@@ -378,7 +363,7 @@ def autograde_isolated(lab: str, student: str, nb, template: Path, scratch: Path
 
 def start_workers(size: int, logs: Path, settings: Settings) -> WorkerPool:
     """``size`` grading workers for ``settings``, their output in the folder ``logs``."""
-    return WorkerPool(size, logs, Kernels(settings.sandboxed, settings.memory_gb, str(settings.data or "")))
+    return WorkerPool(size, logs, settings)
 
 
 def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: Worker, perturb: bool) -> Outcome:
@@ -404,12 +389,12 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: W
         outcome.error = str(e)
     if outcome.error is None:
         outcome.grades, outcome.comments = _read_gradebook(root / "gradebook.db", lab, student)
-        incidents = root / "incidencias.json"
+        incidents = root / INCIDENTS_NAME
         if incidents.exists():
             for inc in json.loads(incidents.read_text()):
                 outcome.notes.append(f"celda «{inc['cell']}» desactivada: {inc['reason']}; el resto del "
                                      "cuaderno se calificó sin ella")
-        verdict = root / "manipulacion.json"
+        verdict = root / TAMPERING_NAME
         outcome.tampering = tamper.Verdict(**json.loads(verdict.read_text())) if verdict.exists() else None
         executed = read_notebook(autograded)
         outcome.notes += _execution_notes(executed)

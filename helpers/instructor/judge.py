@@ -40,7 +40,7 @@ from traitlets import Unicode
 
 from .. import verdicts
 from . import exercises
-from .build import read_notebook
+from .nbgrader_io import read_notebook
 from ..checks import OWN_CODE, RECORD_MIME
 from .sandbox import LIBRARY
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..course import existing_labs, lab_notebook
-from .build import read_notebook
+from .nbgrader_io import read_notebook
 
 #: Shorter lines (``return x``, ``else:``, ``model.eval()``) say nothing about the answer.
 MIN_CHARS = 20

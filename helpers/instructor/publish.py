@@ -11,8 +11,9 @@ from pathlib import Path
 from .. import course
 from ..course import ROOT, existing_labs, lab_notebook
 from ..data import FER_DEFAULT_ORIGIN, FER_ORIGINS
-from .build import colab_badge, pinned_version, read_notebook, student_package
+from .build import colab_badge, pinned_version, student_package
 from .leaks import LeakError, find_leaks
+from .nbgrader_io import read_notebook
 
 #: The folder of ``helpers`` that students do not get.
 INSTRUCTOR = "instructor"

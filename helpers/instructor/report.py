@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import exercises, similarity
-from .build import read_notebook
+from .nbgrader_io import read_notebook
 from .grading import COURSE_ID, read_grades, submissions_with_grades
 from ..course import lab_notebook
 

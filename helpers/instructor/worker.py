@@ -31,6 +31,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .nbgrader_io import CELL_TIMEOUT, nbgrader_env, run_nbgrader
+from .sandbox import Limits, SandboxedKernelManager
+
 #: Run in every warm kernel before it is handed to a student: what the labs import first.
 WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torchinfo, tqdm.auto\n"
            "import helpers, helpers.checks, helpers.data, helpers.evaluation, helpers.models, helpers.plots, "
@@ -38,6 +41,9 @@ WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torc
 #: The kernel arguments nbclient would pass (an in-memory IPython history).
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 LOG_NAME = "nbgrader.log"
+
+NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
+MEMORY_GB = Limits.memory_gb  # address-space limit of each student's nbgrader and kernel
 
 
 @dataclass
@@ -51,13 +57,21 @@ class Job:
 
 
 @dataclass
-class Kernels:
-    """How a worker's kernels run: ``sealed`` (each limits itself to ``memory_gb`` and reads the stand-in
-    data in ``data_dir``), or not (the worker and its kernels are limited to ``memory_gb`` together)."""
+class Settings:
+    """Limits for one grading run: how its workers autograde and run kernels."""
 
-    sealed: bool
-    memory_gb: float
-    data_dir: str = ""
+    jobs: int = 0  # 0: the number of cores
+    cell_timeout: int = CELL_TIMEOUT
+    notebook_timeout: int = NOTEBOOK_TIMEOUT
+    memory_gb: float = MEMORY_GB
+    sandboxed: bool = True  # False only when the instructor trusts every student (--no-sandbox)
+    data: Path | None = None  # the stand-ins sealed kernels read (see sandbox.prepare_data)
+
+    def __post_init__(self):
+        self.data = None if self.data is None else Path(self.data)  # a grading worker reads it back from JSON
+
+    def key(self) -> str:
+        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}/{self.sandboxed}"
 
 
 class WorkerFailed(Exception):
@@ -80,33 +94,32 @@ def _die_with_grader() -> None:
 class Worker:
     """One grading worker process, started now and again whenever it is lost.
 
-    ``kernels`` says how its kernels run (a sealed one starts warming at once); ``log`` is the file
-    that collects the output of the worker and its kernels.
+    ``settings`` say how it autogrades and how its kernels run: sealed (each limits itself to ``memory_gb``
+    and reads the stand-in data; one starts warming at once), or not (the worker and its kernels are limited
+    to ``memory_gb`` together). ``log`` is the file that collects the output of the worker and its kernels.
     """
 
-    def __init__(self, log: Path, kernels: Kernels):
+    def __init__(self, log: Path, settings: Settings):
         self.log_path = Path(log)
-        self.kernels = kernels
+        self.settings = settings
         self.proc = None
         self.answers = None
         self.last = True  # whether the next job is this worker's last (set by WorkerPool.lend)
         self._start()
 
     def _start(self) -> None:
-        from .build import nbgrader_env
-
         read, write = os.pipe()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "helpers.instructor.worker", str(write),
-                                          json.dumps(asdict(self.kernels))],
+                                          json.dumps(asdict(self.settings), default=str)],
                                          stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                          pass_fds=(write,), env=nbgrader_env(), start_new_session=True,
                                          preexec_fn=_die_with_grader, text=True)
         os.close(write)
         self.answers = os.fdopen(read)
-        if not self.kernels.sealed:
-            limit = int(self.kernels.memory_gb * 2**30)
+        if not self.settings.sandboxed:
+            limit = int(self.settings.memory_gb * 2**30)
             try:
                 import resource
 
@@ -165,11 +178,11 @@ class WorkerPool:
     """``size`` workers started at once (they get ready while the caller prepares the run), each lent
     to one student at a time, and closed together (``with WorkerPool(...) as pool``).
 
-    ``kernels`` is as for :class:`Worker`; ``logs`` is the folder of the workers' logs.
+    ``settings`` are as for :class:`Worker`; ``logs`` is the folder of the workers' logs.
     """
 
-    def __init__(self, size: int, logs: Path, kernels: Kernels):
-        self.workers = [Worker(Path(logs) / f"trabajador-{n}.log", kernels) for n in range(size)]
+    def __init__(self, size: int, logs: Path, settings: Settings):
+        self.workers = [Worker(Path(logs) / f"trabajador-{n}.log", settings) for n in range(size)]
         self.free = queue.SimpleQueue()
         for worker in self.workers:
             self.free.put(worker)
@@ -216,8 +229,8 @@ class WarmKernels:
     warming failed: a cold kernel is used instead) and starts warming the next one.
     """
 
-    def __init__(self, kernels: Kernels, loop):
-        self.kernels = kernels
+    def __init__(self, settings: Settings, loop):
+        self.settings = settings
         self.loop = loop
         self.more = True  # whether another student may follow the one who takes the next kernel
         km = loop.run_until_complete(self._launch())  # the first one boots while the worker starts
@@ -229,10 +242,8 @@ class WarmKernels:
 
     async def _launch(self):
         """A sealed kernel, started (not yet ready); None if it would not start."""
-        from .sandbox import SandboxedKernelManager
-
-        km = SandboxedKernelManager(kernel_name="python3", data_dir=self.kernels.data_dir,
-                                    memory_gb=self.kernels.memory_gb)
+        km = SandboxedKernelManager(kernel_name="python3", data_dir=str(self.settings.data),
+                                    memory_gb=self.settings.memory_gb)
         try:
             await km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
             return km
@@ -295,17 +306,19 @@ class WarmKernels:
             self.loop.run_until_complete(self._shut(km))
 
 
-def grade_job(job: Job, warm=None) -> None:
-    """Autograde one job in this process, its first run in a kernel from ``warm`` (:class:`WarmKernels`)
-    when given; raise if nbgrader failed (its log is in ``root/nbgrader.log``)."""
+def grade_job(job: Job, settings: Settings, warm=None) -> None:
+    """Autograde one job in this process as ``settings`` say (:func:`~helpers.instructor.grading.autograde_config`),
+    its first run in a kernel from ``warm`` (:class:`WarmKernels`) when given; raise if nbgrader failed (its
+    log is in ``root/nbgrader.log``)."""
     from nbgrader.converters import Autograde
-    from traitlets.config import Config
 
-    from .build import run_nbgrader
+    from .grading import autograde_config
 
     root = Path(job.root)
     os.chdir(root)
-    result = run_nbgrader(Autograde, root, job.lab, job.student, Config(RobustExecute={"warm_kernels": warm}))
+    config = autograde_config(settings, root)
+    config.RobustExecute.warm_kernels = warm
+    result = run_nbgrader(Autograde, root, job.lab, job.student, config)
     (root / LOG_NAME).write_text(result.get("log", "") + result.get("error", ""))
     if not result["success"]:
         raise RuntimeError("nbgrader autograde falló")
@@ -320,14 +333,14 @@ async def _stdin_reader(loop) -> asyncio.StreamReader:
 def main() -> None:
     """Read jobs (JSON lines) on standard input; answer each on the descriptor given as first argument.
 
-    The second argument is the :class:`Kernels` (JSON); a sealed one starts warming first of all.
+    The second argument is the run's :class:`Settings` (JSON); a sealed kernel starts warming first of all.
     """
     from jupyter_core.utils import ensure_event_loop
 
     answers = os.fdopen(int(sys.argv[1]), "w")
-    kernels = Kernels(**json.loads(sys.argv[2]))
+    settings = Settings(**json.loads(sys.argv[2]))
     loop = ensure_event_loop()  # nbclient runs on this loop too: warming goes on while cells run
-    warm = WarmKernels(kernels, loop) if kernels.sealed else None
+    warm = WarmKernels(settings, loop) if settings.sandboxed else None
     import nbgrader.converters  # noqa: F401  (what every job needs, imported while the kernel boots)
 
     from . import execute, tamper  # noqa: F401
@@ -339,7 +352,7 @@ def main() -> None:
                 warm.more = not job.last
             error = None
             try:
-                grade_job(job, warm)
+                grade_job(job, settings, warm)
             except Exception as e:
                 error = f"{type(e).__name__}: {e}"
                 with open(Path(job.root) / LOG_NAME, "a") as log:
