@@ -11,11 +11,18 @@ import copy
 import json
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Any, Integer, Unicode
 
 from .judge import is_test
 from .tamper import MARK
+from .vocabulary import StepFailed
+
+#: What formgrader's «Autograde» button says in a grading folder (see :class:`RefuseAutograde`).
+AUTOGRADE_REFUSED = ("En esta carpeta se califica con «course grade LAB ENTREGAS», que ejecuta cada cuaderno aislado "
+                     "y juzga sus pruebas fuera de él; el botón «Autograde» de formgrader ejecutaría el código de los "
+                     "estudiantes sin aislarlo, así que aquí no califica. Usa formgrader solo para las respuestas "
+                     "escritas.")
 
 REASONS = {
     "DeadKernelError": "el núcleo de Python se cayó al ejecutarla (salida abrupta, fallo grave o límite de memoria)",
@@ -96,3 +103,12 @@ class RobustExecute(Execute):
             with open(self.incident_file, "w") as f:
                 json.dump(incidents, f, ensure_ascii=False)
         return result
+
+
+class RefuseAutograde(NbGraderPreprocessor):
+    """The only autograding step a grading folder's own ``nbgrader_config.py`` allows: formgrader's «Autograde»
+    button (or a bare ``nbgrader autograde``) there would run students' code unsealed and unjudged, so it stops
+    before any cell runs. ``course grade`` puts its own steps on top (``grading.autograde_config``)."""
+
+    def preprocess(self, nb, resources):
+        raise StepFailed(AUTOGRADE_REFUSED)

@@ -154,6 +154,14 @@ def fingerprint(lab: str) -> str:
     return digest.hexdigest()[:16]
 
 
+#: Ends a grading folder's copy of the course's ``nbgrader_config.py``: see :class:`execute.RefuseAutograde`.
+FORMGRADER_GUARD = """
+# Added by course grade: only `course grade` autogrades here (sealed, judged outside the kernel); formgrader's
+# Autograde button would run the students' code unsealed, so on its own this folder refuses to.
+c.Autograde.autograde_preprocessors = ["helpers.instructor.execute.RefuseAutograde"]
+"""
+
+
 def autograde_config(settings: Settings, root: Path):
     """The traitlets ``Config`` that nbgrader autogrades with in ``root`` (a student's copy of the template),
     on top of the course's own: ``settings``' cell time limit, tests that record and are judged outside the
@@ -207,7 +215,8 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print, wor
         return template
     shutil.rmtree(template, ignore_errors=True)
     template.mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", template)  # the course's own: autograde_config goes on top of it
+    # the course's own, which autograde_config goes on top of; alone, it refuses to autograde (formgrader's button)
+    (template / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + FORMGRADER_GUARD)
     shutil.copytree(lab_notebook("source", lab).parent, lab_notebook("source", lab, template).parent)
     shutil.copy2(empty_gradebook(), template / "gradebook.db")
     result = run_nbgrader(GenerateAssignment, template, lab)
