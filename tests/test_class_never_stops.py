@@ -13,6 +13,7 @@ import pytest
 
 from helpers.course import lab_notebook
 from helpers.instructor import build, collect, grading
+from helpers.instructor.vocabulary import Status
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.skipif(not lab_notebook("source", LAB).exists(), reason="Lab 1 no existe")
@@ -78,10 +79,10 @@ def test_every_student_is_in_the_csv_and_the_report(graded):
 @pytest.mark.slow
 def test_a_300_character_name_and_lone_surrogates_are_graded_like_the_perfect_notebook(graded):
     top = graded.rows["perfecto"]["maximo_automatico"]
-    assert graded.rows["perfecto"]["puntos_automaticos"] == top and graded.rows["perfecto"]["estado"] == "calificado"
+    assert graded.rows["perfecto"]["puntos_automaticos"] == top and graded.rows["perfecto"]["estado"] == Status.GRADED
     long = graded.files[LONG_NAME]
     for sid in (long.student, "sustitutos"):
-        assert (graded.rows[sid]["estado"], graded.rows[sid]["puntos_automaticos"]) == ("calificado", top), sid
+        assert (graded.rows[sid]["estado"], graded.rows[sid]["puntos_automaticos"]) == (Status.GRADED, top), sid
         assert (graded.run.workdir / "feedback" / sid / LAB / f"{LAB}.html").exists()
     assert any("sustitutos UTF-16 sueltos" in n and n.endswith(": 2") for n in graded.files["sustitutos.ipynb"].notes)
     for name, f in ((LONG_NAME, long), ("sustitutos.ipynb", graded.files["sustitutos.ipynb"])):
@@ -94,8 +95,8 @@ def test_a_step_that_raises_fails_its_student_alone_with_the_reason(graded):
     for sid, words in ((FEEDBACK_FAILS, "retroalimentación rota a propósito"),
                        (INTAKE_FAILS, "recepción rota a propósito")):
         row, f = graded.rows[sid], graded.files[f"{sid}.ipynb"]
-        assert (row["estado"], row["puntos_automaticos"]) == (grading.STATUS_FAILED, ""), row
-        assert f.status == grading.STATUS_FAILED and any("fallo inesperado" in n and words in n for n in f.notes)
+        assert (row["estado"], row["puntos_automaticos"]) == (Status.FAILED, ""), row
+        assert f.status == Status.FAILED and any("fallo inesperado" in n and words in n for n in f.notes)
         assert words in graded.report
     assert FEEDBACK_FAILS not in {g.student for g in grading.read_grades(LAB, graded.run.workdir)}
     assert not (graded.run.workdir / "_trabajo" / FEEDBACK_FAILS).exists()  # its scratch folder is gone too

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from helpers.instructor import build, cli, cluster, grading, nbgrader_io
+from helpers.instructor.vocabulary import Status
 
 LAB = "lab1_convolutions"
 
@@ -47,7 +48,7 @@ def test_a_local_cluster_of_two_workers_grades_exactly_as_two_local_jobs(graded_
                                      log=lambda *_: None)
     local = graded_corpora.run
     assert {g.student for g in remote.grades} == students
-    assert {g.status for g in remote.grades} == {grading.STATUS_GRADED}
+    assert {g.status for g in remote.grades} == {Status.GRADED}
     assert grading.gradebook_dump(LAB, remote.workdir) == [
         row for row in grading.gradebook_dump(LAB, local.workdir) if row[0] in students]
     rows = lambda run: [r for r in csv.DictReader(io.StringIO(run.csv.read_text())) if r["estudiante"] in students]  # noqa: E731

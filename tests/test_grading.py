@@ -13,6 +13,7 @@ import pytest
 from helpers.instructor import build, collect, exercises, grading, nbgrader_io
 from helpers.course import lab_notebook
 from helpers.instructor.repair import NotThisLab, repair
+from helpers.instructor.vocabulary import Status
 
 import grading_corpus
 
@@ -75,11 +76,11 @@ def test_zip_from_moodle_is_unpacked_and_every_file_named(tmp_path):
         zf.writestr("__MACOSX/._x.ipynb", "")
     subs = collect.collect(collect.unpack(buf, tmp_path / "x")[0], "moodle")
     fate = {s.name: (s.student, s.status) for s in subs}
-    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions-2.ipynb"] == ("ana_garcia_1", "pendiente")
-    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions.ipynb"] == ("ana_garcia_1", "ignorado")
-    assert fate["Luis Ruiz_2_assignsubmission_file_/informe.pdf"][1] == "ignorado"
-    assert fate["__MACOSX/._x.ipynb"][1] == "ignorado"
-    assert all(s.notes for s in subs if s.status == "ignorado")
+    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions-2.ipynb"] == ("ana_garcia_1", Status.PENDING)
+    assert fate["Ana García_1_assignsubmission_file_/lab1_convolutions.ipynb"] == ("ana_garcia_1", Status.IGNORED)
+    assert fate["Luis Ruiz_2_assignsubmission_file_/informe.pdf"][1] == Status.IGNORED
+    assert fate["__MACOSX/._x.ipynb"][1] == Status.IGNORED
+    assert all(s.notes for s in subs if s.status == Status.IGNORED)
 
 
 # ---------------------------------------------------------------- repairs (no execution)
@@ -143,23 +144,23 @@ TOP = sum(_POINTS.values())
 
 #: file -> (status, autograded points or None, words expected in the report).
 EXPECTED = {
-    "perfecto.ipynb": ("calificado", TOP, []),
-    "sin_prueba.ipynb": ("calificado", TOP, ["«test_maxpool_manual» borrada: restaurada"]),
-    "prueba_markdown.ipynb": ("calificado", TOP, ["«test_conv_manual» convertida en markdown: restaurada"]),
-    "duplicadas.ipynb": ("calificado", TOP, ["«conv_layer» duplicada", "«test_output_size» duplicada"]),
-    "sin_metadatos.ipynb": ("calificado", TOP, ["celdas sin metadatos de nbgrader"]),
-    "desordenado.ipynb": ("calificado", TOP, ["fuera del orden del enunciado"]),
-    "colab.ipynb": ("calificado", TOP, []),
+    "perfecto.ipynb": (Status.GRADED, TOP, []),
+    "sin_prueba.ipynb": (Status.GRADED, TOP, ["«test_maxpool_manual» borrada: restaurada"]),
+    "prueba_markdown.ipynb": (Status.GRADED, TOP, ["«test_conv_manual» convertida en markdown: restaurada"]),
+    "duplicadas.ipynb": (Status.GRADED, TOP, ["«conv_layer» duplicada", "«test_output_size» duplicada"]),
+    "sin_metadatos.ipynb": (Status.GRADED, TOP, ["celdas sin metadatos de nbgrader"]),
+    "desordenado.ipynb": (Status.GRADED, TOP, ["fuera del orden del enunciado"]),
+    "colab.ipynb": (Status.GRADED, TOP, []),
     # conv_layer loops forever: interrupted after the per-cell timeout; test_conv_layer (1 point) fails
-    "bucle_infinito.ipynb": ("calificado", TOP - _POINTS["test_conv_layer"], ["celda «conv_layer»: superó el tiempo máximo por celda"]),
+    "bucle_infinito.ipynb": (Status.GRADED, TOP - _POINTS["test_conv_layer"], ["celda «conv_layer»: superó el tiempo máximo por celda"]),
     # output_size kills the kernel: the cell is disabled and the notebook re-run; test_output_size (2) fails
-    "nucleo_caido.ipynb": ("calificado", TOP - _POINTS["test_output_size"], ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
+    "nucleo_caido.ipynb": (Status.GRADED, TOP - _POINTS["test_output_size"], ["celda «output_size» desactivada: el núcleo de Python se cayó"]),
     # conv_chain eats memory until the per-student limit: disabled, re-run; test_conv_chain (1) fails
-    "memoria.ipynb": ("calificado", TOP - _POINTS["test_conv_chain"], ["celda «conv_chain» desactivada: superó el límite de memoria"]),
-    "corrupto.ipynb": ("ilegible", None, ["no es un cuaderno de Jupyter válido"]),
-    "vacio.ipynb": ("ilegible", None, ["archivo vacío"]),
-    "otro_lab.ipynb": ("otro laboratorio", None, ["no es una entrega de lab1_convolutions"]),
-    "notas.txt": ("ignorado", None, ["no es un cuaderno (.ipynb)"]),
+    "memoria.ipynb": (Status.GRADED, TOP - _POINTS["test_conv_chain"], ["celda «conv_chain» desactivada: superó el límite de memoria"]),
+    "corrupto.ipynb": (Status.UNREADABLE, None, ["no es un cuaderno de Jupyter válido"]),
+    "vacio.ipynb": (Status.UNREADABLE, None, ["archivo vacío"]),
+    "otro_lab.ipynb": (Status.OTHER_LAB, None, ["no es una entrega de lab1_convolutions"]),
+    "notas.txt": (Status.IGNORED, None, ["no es un cuaderno (.ipynb)"]),
 }
 
 
@@ -238,7 +239,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     assert grading.gradebook_dump(LAB, workdir) == before
     unchanged = lambda rows: [{k: v for k, v in r.items() if k != "estado"} for r in rows]  # noqa: E731
     assert unchanged(_csv(again.csv)) == unchanged(_csv(graded_corpora.run.csv))
-    assert {r["estado"] for r in _csv(again.csv) if r["puntos_automaticos"]} == {"sin cambios"}
+    assert {r["estado"] for r in _csv(again.csv) if r["puntos_automaticos"]} == {Status.UNCHANGED}
 
     # the instructor grades desordenado's two written answers in formgrader...
     from nbgrader.api import Gradebook
@@ -277,7 +278,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
         assert not gb.find_comment(written[1], LAB, LAB, "desordenado").manual_comment
     notes = " ".join({f.name: f for f in resub.files}["desordenado.ipynb"].notes)
     assert f"«{written[1]}» cambió" in notes and f"«{written[0]}»" in notes.split("se conservan tus notas")[1]
-    assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == "sin cambios"
+    assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == Status.UNCHANGED
 
 
 @pytest.mark.slow
@@ -300,7 +301,7 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
     assert {g.student for g in grading.read_grades(LAB, tmp_path / "curso")} == {"ana"}
     resumed = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
     assert resumed.graded_now == 1
-    assert {f.name: f.status for f in resumed.files} == {"ana.ipynb": "sin cambios", "luis.ipynb": "calificado"}
+    assert {f.name: f.status for f in resumed.files} == {"ana.ipynb": Status.UNCHANGED, "luis.ipynb": Status.GRADED}
 
 
 def test_feedback_shows_test_messages_never_hidden_source():

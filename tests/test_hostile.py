@@ -9,6 +9,7 @@ import pytest
 
 from helpers.course import ROOT
 from helpers.instructor import grading
+from helpers.instructor.vocabulary import Status
 from conftest import CORPUS_LAB, SECRET_ENV
 import hostile_corpus
 
@@ -27,7 +28,7 @@ def test_every_trick_gets_no_points_and_is_named(graded_corpora, case):
     run = graded_corpora.run
     row = _rows(run)[case]
     assert row["puntos_automaticos"] == "0", row
-    assert row["estado"] == "calificado"
+    assert row["estado"] == Status.GRADED
     assert row["revisar"], row  # named for the instructor...
     report = run.report.read_text()
     assert f"! {case}: {row['revisar']}" in report  # ...at the top of the report
@@ -47,7 +48,7 @@ def test_classmates_and_received_files_are_untouched(graded_corpora):
            for p in graded_corpora.submissions.rglob("*") if p.is_file()}
     assert now == graded_corpora.received
     workdir = graded_corpora.run.workdir
-    graded = [f for f in graded_corpora.run.files if f.status == "calificado"]
+    graded = [f for f in graded_corpora.run.files if f.status == Status.GRADED]
     assert len(graded) > len(hostile_corpus.CASES)
     for f in graded:  # each student's copy is still exactly what they sent
         kept = workdir / "entregas" / f.student / f"{CORPUS_LAB}.ipynb"

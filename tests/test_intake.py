@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from helpers.instructor import collect, grading
+from helpers.instructor.vocabulary import Status
 
 
 def _zip(path, members, links=()):
@@ -36,7 +37,7 @@ def test_members_that_escape_are_skipped_and_named(tmp_path):
                         "Luis_2_assignsubmission_file/enlace.ipynb"}
     assert "sale de la carpeta" in why["../fuera.ipynb"] and "enlace simbólico" in why[
         "Luis_2_assignsubmission_file/enlace.ipynb"]
-    assert all(s.status == "ignorado" for s in refused)
+    assert all(s.status == Status.IGNORED for s in refused)
 
 
 def test_zip_bomb_is_stopped_before_writing(tmp_path, monkeypatch):
@@ -58,7 +59,7 @@ def test_symlinks_in_a_folder_are_not_followed(tmp_path):
     os.symlink(tmp_path / "secreto.ipynb", tmp_path / "entregas" / "ana.ipynb")
     (tmp_path / "entregas" / "luis.ipynb").write_text("{}")
     fate = {s.name: (s.student, s.status) for s in collect.collect(tmp_path / "entregas")}
-    assert fate == {"ana.ipynb": (None, "ignorado"), "luis.ipynb": ("luis", "pendiente")}
+    assert fate == {"ana.ipynb": (None, Status.IGNORED), "luis.ipynb": ("luis", Status.PENDING)}
 
 
 def test_homonyms_and_names_without_ascii_stay_apart(tmp_path):
@@ -68,7 +69,7 @@ def test_homonyms_and_names_without_ascii_stay_apart(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
     subs = collect.collect(tmp_path, "moodle")
-    assert len({s.student for s in subs}) == 4 and all(s.status == "pendiente" for s in subs)
+    assert len({s.student for s in subs}) == 4 and all(s.status == Status.PENDING for s in subs)
     assert collect.slug("😀") != collect.slug("🚀") and collect.slug("😀").startswith("sin_nombre_")
 
 
@@ -100,7 +101,7 @@ def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path)
         "Begoña Peña_99_assignsubmission_onlinetext/onlinetext.html": ("<p>no me deja subirlo</p>", NOV21),
     })
     inigo = files["Íñigo Muñoz_55_assignsubmission_file/Copia de lab1_convolutions.ipynb"]
-    assert (inigo.student, inigo.status) == ("inigo_munoz_55", "pendiente")  # the folder says whose it is
+    assert (inigo.student, inigo.status) == ("inigo_munoz_55", Status.PENDING)  # the folder says whose it is
     assert inigo.identity == collect.Identity("inigo_munoz_55", "moodle", "Íñigo Muñoz", "55",
                                               "Copia de lab1_convolutions.ipynb")
     assert inigo.identity.first_last() == ("Íñigo", "Muñoz")
@@ -108,9 +109,9 @@ def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path)
     assert inigo.received is None and inigo.received_from is None and not inigo.late_mark
     homonyms = [files[f"Ana García_{n}_assignsubmission_file/lab1.ipynb"] for n in (1234567, 7654321)]
     assert [s.student for s in homonyms] == ["ana_garcia_1234567", "ana_garcia_7654321"]
-    assert all(s.status == "pendiente" and not s.doubt for s in homonyms)
+    assert all(s.status == Status.PENDING and not s.doubt for s in homonyms)
     text = files["Íñigo Muñoz_55_assignsubmission_onlinetext/onlinetext.html"]
-    assert text.status == "ignorado" and "texto en línea de Moodle" in text.notes[0] and not text.doubt
+    assert text.status == Status.IGNORED and "texto en línea de Moodle" in text.notes[0] and not text.doubt
     alone = files["Begoña Peña_99_assignsubmission_onlinetext/onlinetext.html"]
     assert "sin ningún cuaderno" in alone.doubt  # she may have pasted her work there: the report says so
 
@@ -124,10 +125,10 @@ def test_several_notebooks_of_one_student_in_a_zip_are_a_doubt_resolved_by_name_
     })
     first = files["Ana García_1_assignsubmission_file/lab1_convolutions.ipynb"]
     last = files["Ana García_1_assignsubmission_file/zz_borrador.ipynb"]
-    assert (first.status, last.status) == ("ignorado", "pendiente")  # the zip's newer date is not read
+    assert (first.status, last.status) == (Status.IGNORED, Status.PENDING)  # the zip's newer date is not read
     assert first.doubt == last.doubt and "varios cuadernos distintos" in last.doubt
     assert "por orden de nombre" in last.doubt and "no dice cuándo" in last.doubt
-    assert files["Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb"].status == "pendiente"
+    assert files["Luis Ruiz_2_assignsubmission_file/lab1-1.ipynb"].status == Status.PENDING
     assert not files["Luis Ruiz_2_assignsubmission_file/lab1.ipynb"].doubt  # numbered versions are not a doubt
 
 
@@ -143,15 +144,15 @@ def test_canvas_download_with_accents_late_and_anonymous(tmp_path):
         "LATE_anon_Qm2Zk_9998_lab1.ipynb": ("{}", NOV20),
     })
     late = files["garcíaana_LATE_12345_67899_lab1-1.ipynb"]
-    assert (late.student, late.status, late.doubt) == ("garciaana_12345", "pendiente", "")
+    assert (late.student, late.status, late.doubt) == ("garciaana_12345", Status.PENDING, "")
     assert late.late_mark and late.received is None  # late, by how much the download does not say
-    assert files["garcíaana_12345_67890_lab1.ipynb"].status == "ignorado"
+    assert files["garcíaana_12345_67890_lab1.ipynb"].status == Status.IGNORED
     assert late.identity.name == "garcíaana" and late.identity.first_last() == (None, "garcíaana")
     on_time = files["núñezíñigo_333_444_Copia de lab1_convolutions.ipynb"]
     assert on_time.student == "nunezinigo_333" and not on_time.late_mark
     anonymous, late_anonymous = files["anon_x4Rt9_9999_lab1.ipynb"], files["LATE_anon_Qm2Zk_9998_lab1.ipynb"]
     assert (anonymous.student, anonymous.identity.name, anonymous.identity.participant) == ("anon_x4Rt9", "anon", "x4Rt9")
-    assert not anonymous.late_mark and anonymous.status == "pendiente"
+    assert not anonymous.late_mark and anonymous.status == Status.PENDING
     assert (late_anonymous.student, late_anonymous.late_mark) == ("anon_Qm2Zk", True)
 
 
@@ -167,7 +168,7 @@ def test_moodle_group_submissions_keep_the_group_and_the_default_group_is_report
     assert (group.student, group.identity.name, group.identity.participant) == ("grupo_a_42", "Grupo A", "42")
     for name in ("Default group_assignsubmission_file/lab1_convolutions.ipynb",
                  "Grupo por defecto_assignsubmission_file/lab1_convolutions.ipynb"):
-        assert (files[name].student, files[name].status) == (None, "ignorado")
+        assert (files[name].student, files[name].status) == (None, Status.IGNORED)
         assert files[name].notes == [collect.Unidentified.MOODLE_DEFAULT_GROUP.value]
 
 
@@ -184,7 +185,7 @@ def test_colab_copies_in_a_folder_or_classroom_never_become_students(tmp_path):
                                "Ana García - Copia de lab1_convolutions.ipynb", "Copia de luis_ruiz.ipynb",
                                "lab1_convolutions.ipynb"])
     for name in ("Copia de lab1_convolutions.ipynb", "Copy of lab1_convolutions (1).ipynb", "lab1_convolutions.ipynb"):
-        assert (files[name].student, files[name].status) == (None, "ignorado")
+        assert (files[name].student, files[name].status) == (None, Status.IGNORED)
         assert files[name].notes == [collect.Unidentified.LAB_NAME.value] and files[name].doubt
     assert files["Ana García - Copia de lab1_convolutions.ipynb"].student == "ana_garcia"
     assert files["Ana García - Copia de lab1_convolutions.ipynb"].identity.platform == "classroom"
@@ -199,9 +200,9 @@ def test_two_spellings_of_one_student_in_a_folder_are_reported(tmp_path):
     files = _folder(tmp_path, ["ana_garcia.ipynb", "Ana García.ipynb", "maria_lopez.ipynb", "maria_lopez-1.ipynb"])
     later, earlier = files["Ana García.ipynb"], files["ana_garcia.ipynb"]
     assert later.student == earlier.student == "ana_garcia"
-    assert (later.status, earlier.status) == ("pendiente", "ignorado")  # the most recent file, by date
+    assert (later.status, earlier.status) == (Status.PENDING, Status.IGNORED)  # the most recent file, by date
     assert "«Ana García», «ana_garcia»" in later.doubt and later.doubt == earlier.doubt
-    assert files["maria_lopez-1.ipynb"].status == "pendiente" and not files["maria_lopez-1.ipynb"].doubt
+    assert files["maria_lopez-1.ipynb"].status == Status.PENDING and not files["maria_lopez-1.ipynb"].doubt
     report = grading.ClassResult("lab1_convolutions", tmp_path, [], sorted(files.values(), key=lambda f: f.name),
                                  tmp_path / "n.csv", tmp_path / "i.txt").problems()
     doubts = report.split("Casos dudosos")[1].split("\n\n")[0]
@@ -369,17 +370,17 @@ def test_every_file_that_is_not_graded_says_why_in_spanish(tmp_path):
     said = {name: (s.status, s.notes, s.doubt) for name, s in files.items()}
     auxiliary = ["archivo auxiliar del sistema (no es una entrega)"]
     assert said == {
-        "ana.ipynb": ("pendiente", [], ""),
-        "luis.ipynb": ("pendiente", [], ""),
-        ".DS_Store": ("ignorado", auxiliary, ""),
-        "__MACOSX/luis.ipynb": ("ignorado", auxiliary, ""),
-        "lab1.pdf": ("ignorado", ["no es un cuaderno (.ipynb)"], ""),
-        "Ana García - notas.txt": ("ignorado", ["no es un cuaderno (.ipynb)"], ""),
-        "Copia de lab1_convolutions.ipynb": ("ignorado", [collect.Unidentified.LAB_NAME.value],
+        "ana.ipynb": (Status.PENDING, [], ""),
+        "luis.ipynb": (Status.PENDING, [], ""),
+        ".DS_Store": (Status.IGNORED, auxiliary, ""),
+        "__MACOSX/luis.ipynb": (Status.IGNORED, auxiliary, ""),
+        "lab1.pdf": (Status.IGNORED, ["no es un cuaderno (.ipynb)"], ""),
+        "Ana García - notas.txt": (Status.IGNORED, ["no es un cuaderno (.ipynb)"], ""),
+        "Copia de lab1_convolutions.ipynb": (Status.IGNORED, [collect.Unidentified.LAB_NAME.value],
                                              "cuaderno sin nombre de estudiante: no se califica"),
-        "onlinetext.html": ("ignorado", ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"],
+        "onlinetext.html": (Status.IGNORED, ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"],
                             "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"),
-        "enlace.ipynb": ("ignorado", ["es un enlace simbólico: no se sigue"], ""),
+        "enlace.ipynb": (Status.IGNORED, ["es un enlace simbólico: no se sigue"], ""),
     }
     assert files["lab1.pdf"].identity is None  # named like the lab: nobody's
     assert files["Ana García - notas.txt"].identity.student == "ana_garcia"  # not graded, but its owner is known
@@ -409,7 +410,7 @@ def test_the_doubts_and_notes_of_several_notebooks_name_every_file_and_the_one_g
     assert files["Ana Garcia_1_assignsubmission_file/lab1.ipynb"].notes == [
         f"ana_garcia_1 tiene otra entrega posterior ({ana}); se califica esa"]
     luis = [files[f"Luis Ruiz_2_assignsubmission_file/{f}.ipynb"] for f in "abc"]
-    assert [s.status for s in luis] == ["ignorado", "ignorado", "pendiente"]
+    assert [s.status for s in luis] == [Status.IGNORED, Status.IGNORED, Status.PENDING]
     assert luis[0].doubt == (
         "varios cuadernos distintos del mismo estudiante: Luis Ruiz_2_assignsubmission_file/a.ipynb, "
         f"Luis Ruiz_2_assignsubmission_file/b.ipynb, Luis Ruiz_2_assignsubmission_file/c.ipynb; se califica {by_name}, "
@@ -426,7 +427,7 @@ def test_a_notebook_without_a_date_counts_as_the_oldest(tmp_path):
                                  identity=collect.Identity("ana", "nombre", "ana", "", "a.ipynb"))
     subs = [dated, undated]
     collect.choose_latest(subs)
-    assert (dated.status, undated.status) == ("pendiente", "ignorado")
+    assert (dated.status, undated.status) == (Status.PENDING, Status.IGNORED)
 
 
 # ---------------------------------------------------------------- unpacking, member by member
@@ -512,12 +513,12 @@ def test_a_zip_member_whose_name_is_too_long_to_write_is_unpacked_under_a_short_
     files = _intake(tmp_path, {long: ("{}", NOV20), "Luis Ruiz_55_assignsubmission_file_lab1.ipynb": ("{}", NOV21),
                                f"{collect.LONG_NAMES}/{collect.NAMES}": ('{"x": "y"}', NOV21)})
     ana = files[long]
-    assert ana.status == "pendiente" and ana.path.read_text() == "{}" and ana.received is None
+    assert ana.status == Status.PENDING and ana.path.read_text() == "{}" and ana.received is None
     assert ana.student.startswith("ana_garcia_xxx") and len(ana.student) == collect.MAX_ID
     assert ana.identity.participant == "1234"
     assert files["Luis Ruiz_55_assignsubmission_file_lab1.ipynb"].student == "luis_ruiz_55"
     planted = files[f"{collect.LONG_NAMES}/{collect.NAMES}"]  # a member may not pose as the list of long names
-    assert planted.status == "ignorado" and "reservada" in planted.notes[0]
+    assert planted.status == Status.IGNORED and "reservada" in planted.notes[0]
     assert len(files) == 3
 
 
@@ -528,5 +529,5 @@ def test_a_file_that_cannot_be_inspected_fails_alone(tmp_path, monkeypatch):
     monkeypatch.setattr(collect, "identify", lambda name, patterns: (
         (_ for _ in ()).throw(OSError("disco roto")) if name == "ana.ipynb" else real(name, patterns)))
     fate = {s.name: s for s in collect.collect(tmp_path)}
-    assert fate["luis.ipynb"].student == "luis" and fate["luis.ipynb"].status == "pendiente"
-    assert fate["ana.ipynb"].status == grading.STATUS_FAILED and "disco roto" in fate["ana.ipynb"].notes[0]
+    assert fate["luis.ipynb"].student == "luis" and fate["luis.ipynb"].status == Status.PENDING
+    assert fate["ana.ipynb"].status == Status.FAILED and "disco roto" in fate["ana.ipynb"].notes[0]

@@ -44,17 +44,12 @@ from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_n
 from .execute import RobustExecute
 from .repair import NotThisLab, repair
 from .worker import MEMORY_GB, NOTEBOOK_TIMEOUT, Job, Settings, Worker, WorkerFailed, WorkerPool
+from .vocabulary import Status
 
 #: Where, in a student's course folder, autograding lists the cells it disabled and its tampering verdict.
 INCIDENTS_NAME = "incidencias.json"
 TAMPERING_NAME = "manipulacion.json"
 
-STATUS_GRADED = "calificado"
-STATUS_UNCHANGED = "sin cambios"
-STATUS_UNREADABLE = "ilegible"
-STATUS_OTHER_LAB = "otro laboratorio"
-STATUS_FAILED = "error al calificar"
-STATUS_IGNORED = "ignorado"
 
 
 @dataclass
@@ -67,11 +62,17 @@ class Grade:
     max_score: float
     manual_pending: int  # written answers still waiting for the instructor (blank ones nbgrader scored 0 are not)
     manual_max: float
-    status: str = STATUS_GRADED
+    status: Status = Status.GRADED
     file: str = ""
     notes: list[str] = field(default_factory=list)
     review: str = ""  # what the instructor should look at by hand (tampering, suspicious code)
     manual_score: float = 0.0  # points awarded so far to written answers (by hand, or 0 for a blank one)
+    last_file: Status | None = None  # what became of a later file of the same student that did not replace this one
+
+    @property
+    def status_text(self) -> str:
+        """The status as the CSV and the report say it: "calificado (última entrega: ilegible)"."""
+        return f"{self.status} (última entrega: {self.last_file})" if self.last_file else str(self.status)
 
 
 @dataclass
@@ -103,17 +104,17 @@ class ClassResult:
 
     def summary(self) -> str:
         """A short Spanish summary of the run."""
-        count = lambda s: sum(1 for f in self.files if f.status.startswith(s))  # noqa: E731
-        repaired = sum(1 for f in self.files if f.status == STATUS_GRADED and f.notes)
+        count = lambda status: sum(1 for f in self.files if f.status is status)  # noqa: E731
+        repaired = sum(1 for f in self.files if f.status is Status.GRADED and f.notes)
         graded = [g for g in self.grades if g.score is not None]
         mean = sum(g.score for g in graded) / len(graded) if graded else 0
         top = graded[0].max_score if graded else 0
         return "\n".join([
             f"{self.lab}: {len(self.files)} archivos recibidos.",
-            f"  calificados ahora: {count(STATUS_GRADED)} (con reparaciones: {repaired}); "
-            f"sin cambios desde la vez anterior: {count(STATUS_UNCHANGED)}",
-            f"  ilegibles: {count(STATUS_UNREADABLE)}; de otro laboratorio: {count(STATUS_OTHER_LAB)}; "
-            f"con error al calificar: {count(STATUS_FAILED)}; ignorados: {count(STATUS_IGNORED)}",
+            f"  calificados ahora: {count(Status.GRADED)} (con reparaciones: {repaired}); "
+            f"sin cambios desde la vez anterior: {count(Status.UNCHANGED)}",
+            f"  ilegibles: {count(Status.UNREADABLE)}; de otro laboratorio: {count(Status.OTHER_LAB)}; "
+            f"con error al calificar: {count(Status.FAILED)}; ignorados: {count(Status.IGNORED)}",
             f"  en el libro de notas: {len(graded)} estudiantes, media {mean:.2f} de {top:g} puntos automáticos",
             f"  tiempo: {self.seconds:.0f} s; notas en {self.csv}; informe en {self.report}",
         ])
@@ -135,9 +136,9 @@ class ClassResult:
         for f in self.files:
             who = f" → {f.student}" if f.student else ""
             lines.append(f"- {f.name}{who}: {f.status}")
-            if f.received and f.status != STATUS_IGNORED:
+            if f.received and f.status is not Status.IGNORED:
                 lines.append(f"    · recibido el {f.received:%Y-%m-%d %H:%M} UTC ({f.received_from.value})")
-            if f.late_mark and f.status != STATUS_IGNORED:
+            if f.late_mark and f.status is not Status.IGNORED:
                 lines.append("    · entregado tarde según la plataforma (LATE en su nombre; no dice cuánto)")
             lines += [f"    · {n}" for n in f.notes]
         return "\n".join(lines)
@@ -712,7 +713,7 @@ def write_csv(grades: list[Grade], path: Path) -> Path:
                     "estado", "revisar", "archivo"])
         for g in grades:
             w.writerow([g.student, g.lab, "" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
-                        g.manual_pending, f"{g.manual_score:g}", f"{g.manual_max:g}", g.status, g.review, g.file])
+                        g.manual_pending, f"{g.manual_score:g}", f"{g.manual_max:g}", g.status_text, g.review, g.file])
     return path
 
 
@@ -784,7 +785,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
 
         queue = {}
         for f in files:
-            if f.status != "pendiente":
+            if f.status is not Status.PENDING:
                 continue
             kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
             try:  # one file never stops the class: whatever fails here fails this student alone
@@ -793,7 +794,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                     continue
                 key = f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}"
                 if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
-                    f.status = STATUS_UNCHANGED
+                    f.status = Status.UNCHANGED
                     f.notes = list(state[f.student].get("notas", f.notes))
                     state[f.student].update(arrival(f))
                     continue
@@ -816,7 +817,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                 kept = " (se conserva su calificación anterior)" if sid in in_gradebook else ""
                 try:  # feedback, merge and state: a failure fails this student alone
                     _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
-                    if f.status == STATUS_GRADED:
+                    if f.status is Status.GRADED:
                         state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
                                       "notas": f.notes, "revisar": f.review, **arrival(f)}
                         _write_state(state_path, state)
@@ -835,15 +836,15 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
             g.file = state.get(sid, {}).get("archivo", "")
             g.notes = state.get(sid, {}).get("notas", [])
             g.review = state.get(sid, {}).get("revisar", "")
-            g.status = STATUS_GRADED
+            g.status = Status.GRADED
         top = next(iter(grades.values())).max_score if grades else 0
         for f in files:
             if f.student and f.student in grades:
-                if f.status in (STATUS_GRADED, STATUS_UNCHANGED):
+                if f.status in (Status.GRADED, Status.UNCHANGED):
                     grades[f.student].status = f.status
-                elif f.status != STATUS_IGNORED:
-                    grades[f.student].status = f"{STATUS_GRADED} (última entrega: {f.status})"
-            elif f.student and f.status not in (STATUS_IGNORED,) and f.student not in grades:
+                elif f.status is not Status.IGNORED:
+                    grades[f.student].last_file = f.status
+            elif f.student and f.status is not Status.IGNORED and f.student not in grades:
                 grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
         result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
                              write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
@@ -857,17 +858,17 @@ def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
     """Read and repair one pending file and keep its original in ``entregas/<id>/``; return the repaired
     notebook, or None when it cannot be graded (``f``'s status and notes say why)."""
     if f.path.stat().st_size == 0:
-        f.status = STATUS_UNREADABLE
+        f.status = Status.UNREADABLE
         f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
         return None
     try:
         repaired = repair(read_notebook(f.path, f.notes), release, lab, others)
     except NotThisLab as e:
-        f.status = STATUS_OTHER_LAB
+        f.status = Status.OTHER_LAB
         f.notes.append(f"{e}; no se califica{kept}")
         return None
     except ValueError as e:
-        f.status = STATUS_UNREADABLE
+        f.status = Status.UNREADABLE
         why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
         f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
         return None
@@ -880,7 +881,7 @@ def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
 
 def _give_up(f, when: str, error: Exception, kept: str) -> None:
     """Mark ``f`` «error al calificar»: something failed unexpectedly ``when`` (Spanish); the class goes on."""
-    f.status = STATUS_FAILED
+    f.status = Status.FAILED
     f.notes.append(f"fallo inesperado {when} ({type(error).__name__}: {error}); no se califica{kept}")
 
 
@@ -930,7 +931,7 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
     """Record one student's outcome: notes, review flags, feedback, and the merge into the gradebook."""
     f.review = ""
     if outcome.error:
-        f.status = STATUS_FAILED
+        f.status = Status.FAILED
         f.notes.append(outcome.error + (" (se conserva su calificación anterior)" if graded_before else ""))
     else:
         f.notes += outcome.notes
@@ -945,7 +946,7 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
             flags.append(SUSPICIOUS)
             f.notes.append("código que conviene revisar (toca las pruebas o el sistema): " + " | ".join(lines[:10]))
         f.review = "; ".join(flags)
-        f.status = STATUS_GRADED
+        f.status = Status.GRADED
         autograded = lab_notebook(f"autograded/{outcome.student}", lab, outcome.root)
         write_notebook(colab_outputs.beside_answers(read_notebook(autograded), nb,  # what the answers discuss
                                                     read_notebook(lab_notebook("source", lab))), autograded)
@@ -965,6 +966,6 @@ def grade_table(grades: list[Grade]) -> str:
     """A plain-text table of grades, in Spanish."""
     rows = [("estudiante", "laboratorio", "automático", "máximo", "por revisar a mano", "estado")]
     rows += [(g.student, g.lab, "—" if g.score is None else f"{g.score:g}", f"{g.max_score:g}",
-              f"{g.manual_pending} respuestas ({g.manual_max:g} puntos)", g.status) for g in grades]
+              f"{g.manual_pending} respuestas ({g.manual_max:g} puntos)", g.status_text) for g in grades]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)

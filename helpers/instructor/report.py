@@ -167,7 +167,7 @@ def write_report(lab: str, workdir: Path) -> Path:
         link = f'<a href="{escape(quote(feedback.as_posix()))}">ver</a>' if (workdir / feedback).exists() else ""
         hours = late.get(g.student, 0)
         parts.append(f"<tr><td>{escape(g.student)}</td><td>{g.score:g} de {g.max_score:g}</td>"
-                     f"<td>{escape(g.status)}</td><td>{escape(state.get(g.student, {}).get('revisar', ''))}</td>"
+                     f"<td>{escape(g.status_text)}</td><td>{escape(state.get(g.student, {}).get('revisar', ''))}</td>"
                      f"<td>{f'{hours:.1f} h' if hours > 0 else ''}</td><td>{link}</td></tr>")
     parts.append("</table></div>")
 
