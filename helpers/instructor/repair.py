@@ -91,8 +91,8 @@ class _Matching:
     release: list
     student: list
     match: dict[int, int] = field(default_factory=dict)  # student index -> release index
-    how: dict[int, str] = field(default_factory=dict)  # student index -> the rule that matched it
     taken: set[int] = field(default_factory=set)  # release indices matched
+    recovered: set[int] = field(default_factory=set)  # release indices matched other than by grade_id
     dropped: set[int] = field(default_factory=set)  # student indices left out (copies of locked cells)
     foreign: set[str] = field(default_factory=set)  # grade_ids the release does not have
     notes: list[str] = field(default_factory=list)
@@ -101,10 +101,12 @@ class _Matching:
     def __post_init__(self):
         self.graded = [i for i, c in enumerate(self.release) if _meta(c).get("grade_id")]
 
-    def pair(self, j: int, i: int, rule: str) -> None:
-        """Match student cell ``j`` with release cell ``i``, found by ``rule``."""
-        self.match[j], self.how[j] = i, rule
+    def pair(self, j: int, i: int, recovered: bool = True) -> None:
+        """Match student cell ``j`` with release cell ``i``; ``recovered`` unless found by its grade_id."""
+        self.match[j] = i
         self.taken.add(i)
+        if recovered:
+            self.recovered.add(i)
 
 
 def repair(student, release, lab: str, other_labs: dict[str, set[str]] | None = None) -> Repaired:
@@ -115,11 +117,12 @@ def repair(student, release, lab: str, other_labs: dict[str, set[str]] | None = 
     """
     m = _Matching(release.cells, list(student.cells))
     _match_by_grade_id(m)
-    _match_by(m, "id", _same_id)
-    _drop_copies_of_locked_cells(m, _match_by(m, "source", _same_source))
+    _match_by(m, _same_id)
+    _drop_copies_of_locked_cells(m, _match_by(m, _same_source))
     _refuse_another_lab(m, lab, other_labs)
     _match_by_resemblance(m)
     placed = _matched_cells(m)
+    _note_recovered(m)
     _restore_deleted(m, placed)
     _note_moved(m)
     cells = _with_students_own_cells(m, placed)
@@ -140,7 +143,7 @@ def _match_by_grade_id(m: _Matching) -> None:
         elif by_grade_id[gid] in m.taken:
             _ungrade_duplicate(m, j, by_grade_id[gid])
         else:
-            m.pair(j, by_grade_id[gid], "grade_id")
+            m.pair(j, by_grade_id[gid], recovered=False)
 
 
 def _ungrade_duplicate(m: _Matching, j: int, i: int) -> None:
@@ -166,7 +169,7 @@ def _same_source(scell, rcell) -> bool:
     return bool(_norm(scell.source)) and _norm(scell.source) == _norm(rcell.source)
 
 
-def _match_by(m: _Matching, rule: str, same) -> list[int]:
+def _match_by(m: _Matching, same) -> list[int]:
     """Match each free student cell with the first free release cell ``same`` says it is; return the cells left."""
     left = []
     for j, c in enumerate(m.student):
@@ -176,7 +179,7 @@ def _match_by(m: _Matching, rule: str, same) -> list[int]:
         if i is None:
             left.append(j)
         else:
-            m.pair(j, i, rule)
+            m.pair(j, i)
     return left
 
 
@@ -206,7 +209,7 @@ def _match_by_resemblance(m: _Matching) -> None:
             continue
         j = _most_resembling(m, i, _free_between_neighbours(m, i))
         if j is not None:
-            m.pair(j, i, "similar")
+            m.pair(j, i)
 
 
 def _free_between_neighbours(m: _Matching, i: int) -> list[int]:
@@ -237,22 +240,23 @@ def _most_resembling(m: _Matching, i: int, pool: list[int]) -> int | None:
 def _matched_cells(m: _Matching) -> dict[int, list]:
     """Release index -> the output cells of each matched pair, noting every repair in the release's order."""
     placed = {}
-    recovered = []
     for j, i in sorted(m.match.items(), key=lambda item: item[1]):
         r, s = m.release[i], m.student[j]
         if not _meta(r).get("grade_id"):
             placed[i] = [copy.deepcopy(s)]
-            continue
-        if m.how[j] != "grade_id":
-            recovered.append(f"«{_label(r)}»")
-        if _meta(r).get("locked") and not _meta(r).get("solution"):
+        elif _meta(r).get("locked") and not _meta(r).get("solution"):
             placed[i] = _restored_locked(m, r, s)
         else:
             placed[i] = [_graded_answer(m, r, s)]
-    if recovered:
-        m.notes.append(f"{len(recovered)} celdas sin metadatos de nbgrader, reconocidas por su identificador o su "
-                       f"contenido y recuperadas: {', '.join(recovered)}")
     return placed
+
+
+def _note_recovered(m: _Matching) -> None:
+    """Note the graded cells found without their nbgrader metadata (by cell id, text or resemblance)."""
+    names = [f"«{_label(m.release[i])}»" for i in sorted(m.recovered) if i in m.graded]
+    if names:
+        m.notes.append(f"{len(names)} celdas sin metadatos de nbgrader, reconocidas por su identificador o su "
+                       f"contenido y recuperadas: {', '.join(names)}")
 
 
 def _restored_locked(m: _Matching, r, s) -> list:
