@@ -165,6 +165,17 @@ def test_an_answer_turned_into_markdown_comes_back_as_code_with_its_text(student
     assert fixed.notes == ["celda de solución «doble» convertida en markdown: vuelve a ser code con su contenido"]
 
 
+def test_the_repairs_are_noted_in_the_releases_order_when_cells_were_moved(student, release):
+    doble = by_id(student, "doble")[0]
+    student.cells.remove(doble)
+    student.cells.insert(0, new_markdown_cell(doble.source, metadata=copy.deepcopy(doble.metadata)))
+    by_id(student, "test_cuadrado")[0].source = ""
+    fixed = repair(student, release, "lab")
+    assert fixed.notes == ["celda de pruebas «test_cuadrado» vaciada: restaurada desde el enunciado",
+                           "celda de solución «doble» convertida en markdown: vuelve a ser code con su contenido",
+                           "celdas fuera del orden del enunciado: «doble» vuelven a su sitio"]
+
+
 def test_a_deleted_graded_cell_is_restored_in_its_place(student, release):
     student.cells.remove(by_id(student, "pregunta")[0])
     fixed = repair(student, release, "lab")
