@@ -122,7 +122,7 @@ def test_lone_surrogates_are_replaced_on_read_and_the_file_is_left_as_it_was(tmp
     code, markdown = read.cells
     assert code.source == "x = '\ufffd'  # 😀" and code.metadata == {"nota": "a\ufffdb", "\ufffdclave": 1}
     assert markdown.source == "sin problemas 😀"  # a valid pair is one character, untouched
-    assert notes == ["caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «\ufffd» al leer el cuaderno: 3"]
+    assert [n.text for n in notes] == ["caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «\ufffd» al leer el cuaderno: 3"]
     nbformat.writes(read).encode("utf-8")  # the point: it can be written as UTF-8 again
     assert path.read_bytes() == raw
     clean, notes = tmp_path / "limpio.ipynb", []

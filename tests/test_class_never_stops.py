@@ -84,7 +84,7 @@ def test_a_300_character_name_and_lone_surrogates_are_graded_like_the_perfect_no
     for sid in (long.student, "sustitutos"):
         assert (graded.rows[sid]["estado"], graded.rows[sid]["puntos_automaticos"]) == (Status.GRADED, top), sid
         assert (graded.run.workdir / "feedback" / sid / LAB / f"{LAB}.html").exists()
-    assert any("sustitutos UTF-16 sueltos" in n and n.endswith(": 2") for n in graded.files["sustitutos.ipynb"].notes)
+    assert any("sustitutos UTF-16 sueltos" in n and n.endswith(": 2") for n in map(str, graded.files["sustitutos.ipynb"].notes))
     for name, f in ((LONG_NAME, long), ("sustitutos.ipynb", graded.files["sustitutos.ipynb"])):
         kept = graded.run.workdir / "entregas" / f.student / f"{LAB}.ipynb"
         assert kept.read_bytes() == graded.members[name]  # the original as received, byte for byte
@@ -96,7 +96,7 @@ def test_a_step_that_raises_fails_its_student_alone_with_the_reason(graded):
                        (INTAKE_FAILS, "recepción rota a propósito")):
         row, f = graded.rows[sid], graded.files[f"{sid}.ipynb"]
         assert (row["estado"], row["puntos_automaticos"]) == (Status.FAILED, ""), row
-        assert f.status == Status.FAILED and any("fallo inesperado" in n and words in n for n in f.notes)
+        assert f.status == Status.FAILED and any("fallo inesperado" in n and words in n for n in map(str, f.notes))
         assert words in graded.report
     assert FEEDBACK_FAILS not in {g.student for g in grading.read_grades(LAB, graded.run.workdir)}
     assert not (graded.run.workdir / "_trabajo" / FEEDBACK_FAILS).exists()  # its scratch folder is gone too

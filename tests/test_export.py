@@ -15,6 +15,7 @@ from nbgrader.plugins import LateSubmissionPlugin
 from helpers.course import COURSE_ID, lab_notebook
 from helpers.instructor import build, cli, export, grading, nbgrader_io
 from helpers.instructor.collect import Identity
+from helpers.instructor.vocabulary import Audience, Note
 from fixture_scope import shared
 from synthetic_gradebook import register_lab
 
@@ -60,8 +61,9 @@ def graded(tmp_path_factory):
                     gb.find_comment(g.name, LAB, LAB, sid).manual_comment = f"Bien argumentado ({g.name})"
                 else:
                     g.needs_manual_grade = True
-            notes = ["se conservan tus notas y comentarios a mano de «x»", f"celda de {sid}: superó el tiempo máximo"]
-            state[sid] = {"identidad": who.record(), "notas": notes}
+            notes = [Note("se conservan tus notas y comentarios a mano de «x»", Audience.INSTRUCTOR),
+                     Note(f"celda de {sid}: superó el tiempo máximo")]
+            state[sid] = {"identidad": who.record(), "notas": [n.record() for n in notes]}
             if who.platform == "moodle" or hours > 0:  # the pages the tests read (each takes seconds to write)
                 executed = lab_notebook(f"autograded/{sid}", LAB, workdir)
                 executed.parent.mkdir(parents=True)

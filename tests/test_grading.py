@@ -178,7 +178,7 @@ def test_damaged_file_ends_as_expected(graded_corpora, name):
     report = run.report.read_text()
     assert f"- {name}" in report
     for w in words:
-        assert w in report and any(w in n for n in f.notes), (name, w, f.notes)
+        assert w in report and any(w in n.text for n in f.notes), (name, w, f.notes)
     if name.endswith(".ipynb"):
         row = {r["estudiante"]: r for r in _csv(run.csv)}[Path(name).stem]
         assert row["puntos_automaticos"] == ("" if score is None else f"{score:g}"), (name, row)
@@ -276,7 +276,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
         assert gb.find_comment(written[0], LAB, LAB, "desordenado").manual_comment == f"comentario de {written[0]}"
         assert gb.find_grade(written[1], LAB, LAB, "desordenado").manual_score is None
         assert not gb.find_comment(written[1], LAB, LAB, "desordenado").manual_comment
-    notes = " ".join({f.name: f for f in resub.files}["desordenado.ipynb"].notes)
+    notes = " ".join(map(str, {f.name: f for f in resub.files}["desordenado.ipynb"].notes))
     assert f"«{written[1]}» cambió" in notes and f"«{written[0]}»" in notes.split("se conservan tus notas")[1]
     assert {f.name: f.status for f in resub.files}["sin_prueba.ipynb"] == Status.UNCHANGED
 

@@ -9,6 +9,10 @@ from helpers.instructor import collect, grading
 from helpers.instructor.vocabulary import Status
 
 
+def _texts(notes):
+    return [n.text for n in notes]
+
+
 def _zip(path, members, links=()):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
@@ -32,7 +36,7 @@ def test_members_that_escape_are_skipped_and_named(tmp_path):
     assert not outside.exists()
     assert [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()] == [
         "Ana García_1_assignsubmission_file/lab1.ipynb"]
-    why = {s.name: s.notes[0] for s in refused}
+    why = {s.name: s.notes[0].text for s in refused}
     assert set(why) == {"../fuera.ipynb", "/etc/evil.ipynb", "carpeta/../../fuera.ipynb",
                         "Luis_2_assignsubmission_file/enlace.ipynb"}
     assert "sale de la carpeta" in why["../fuera.ipynb"] and "enlace simbólico" in why[
@@ -45,7 +49,7 @@ def test_zip_bomb_is_stopped_before_writing(tmp_path, monkeypatch):
                                              "b_2_assignsubmission_file/y.ipynb": "{}"})
     folder, refused = collect.unpack(zip_path, tmp_path / "x")  # 8 MiB of zeros: ratio far above the limit
     assert [s.name for s in refused] == ["a_1_assignsubmission_file/x.ipynb"]
-    assert "bomba zip" in refused[0].notes[0]
+    assert "bomba zip" in refused[0].notes[0].text
     assert not (folder / "a_1_assignsubmission_file/x.ipynb").exists()
     monkeypatch.setattr(collect, "ZIP_MAX_TOTAL", 2**20)
     with pytest.raises(ValueError, match="supera los límites"):
@@ -111,7 +115,7 @@ def test_moodle_4_download_keeps_names_ids_dates_and_names_online_text(tmp_path)
     assert [s.student for s in homonyms] == ["ana_garcia_1234567", "ana_garcia_7654321"]
     assert all(s.status == Status.PENDING and not s.doubt for s in homonyms)
     text = files["Íñigo Muñoz_55_assignsubmission_onlinetext/onlinetext.html"]
-    assert text.status == Status.IGNORED and "texto en línea de Moodle" in text.notes[0] and not text.doubt
+    assert text.status == Status.IGNORED and "texto en línea de Moodle" in text.notes[0].text and not text.doubt
     alone = files["Begoña Peña_99_assignsubmission_onlinetext/onlinetext.html"]
     assert "sin ningún cuaderno" in alone.doubt  # she may have pasted her work there: the report says so
 
@@ -169,7 +173,7 @@ def test_moodle_group_submissions_keep_the_group_and_the_default_group_is_report
     for name in ("Default group_assignsubmission_file/lab1_convolutions.ipynb",
                  "Grupo por defecto_assignsubmission_file/lab1_convolutions.ipynb"):
         assert (files[name].student, files[name].status) == (None, Status.IGNORED)
-        assert files[name].notes == [collect.Unidentified.MOODLE_DEFAULT_GROUP.value]
+        assert _texts(files[name].notes) == [collect.Unidentified.MOODLE_DEFAULT_GROUP.value]
 
 
 def _folder(tmp_path, names):
@@ -186,7 +190,7 @@ def test_colab_copies_in_a_folder_or_classroom_never_become_students(tmp_path):
                                "lab1_convolutions.ipynb"])
     for name in ("Copia de lab1_convolutions.ipynb", "Copy of lab1_convolutions (1).ipynb", "lab1_convolutions.ipynb"):
         assert (files[name].student, files[name].status) == (None, Status.IGNORED)
-        assert files[name].notes == [collect.Unidentified.LAB_NAME.value] and files[name].doubt
+        assert _texts(files[name].notes) == [collect.Unidentified.LAB_NAME.value] and files[name].doubt
     assert files["Ana García - Copia de lab1_convolutions.ipynb"].student == "ana_garcia"
     assert files["Ana García - Copia de lab1_convolutions.ipynb"].identity.platform == "classroom"
     assert files["Copia de luis_ruiz.ipynb"].student == "luis_ruiz"
@@ -330,7 +334,7 @@ def test_collect_uses_only_the_platform_it_is_told(tmp_path):
     (tmp_path / "ana_garcia.ipynb").write_text("{}")
     assert collect.collect(tmp_path)[0].student == "ana_garcia"
     only_canvas = collect.collect(tmp_path, "canvas")[0]
-    assert (only_canvas.student, only_canvas.notes) == (None, [collect.Unidentified.NO_MATCH.value])
+    assert (only_canvas.student, _texts(only_canvas.notes)) == (None, [collect.Unidentified.NO_MATCH.value])
 
 
 @pytest.mark.parametrize("platform, written, first_last", [
@@ -367,7 +371,7 @@ def test_every_file_that_is_not_graded_says_why_in_spanish(tmp_path):
         (folder / name).write_text("{}")
     (folder / "enlace.ipynb").symlink_to(folder / "ana.ipynb")
     files = {s.name: s for s in collect.collect(folder)}
-    said = {name: (s.status, s.notes, s.doubt) for name, s in files.items()}
+    said = {name: (s.status, _texts(s.notes), s.doubt) for name, s in files.items()}
     auxiliary = ["archivo auxiliar del sistema (no es una entrega)"]
     assert said == {
         "ana.ipynb": (Status.PENDING, [], ""),
@@ -389,7 +393,7 @@ def test_every_file_that_is_not_graded_says_why_in_spanish(tmp_path):
 def test_moodle_3_online_text_is_named_by_its_folder_name_and_alone_it_is_a_doubt(tmp_path):
     files = _intake(tmp_path, {"Ana García_1_assignsubmission_onlinetext_texto.html": ("<p>hola</p>", NOV20)})
     text = files["Ana García_1_assignsubmission_onlinetext_texto.html"]
-    assert text.notes == ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
+    assert _texts(text.notes) == ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
     assert text.doubt == "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"
 
 
@@ -407,7 +411,7 @@ def test_the_doubts_and_notes_of_several_notebooks_name_every_file_and_the_one_g
         "nombres escritos de forma distinta («Ana Garcia», «Ana García») que dan el mismo estudiante: "
         f"Ana Garcia_1_assignsubmission_file/lab1.ipynb, {ana}; se califica {by_name}, {ana}; "
         "comprueba que es el que debe contar")
-    assert files["Ana Garcia_1_assignsubmission_file/lab1.ipynb"].notes == [
+    assert _texts(files["Ana Garcia_1_assignsubmission_file/lab1.ipynb"].notes) == [
         f"ana_garcia_1 tiene otra entrega posterior ({ana}); se califica esa"]
     luis = [files[f"Luis Ruiz_2_assignsubmission_file/{f}.ipynb"] for f in "abc"]
     assert [s.status for s in luis] == [Status.IGNORED, Status.IGNORED, Status.PENDING]
@@ -415,7 +419,7 @@ def test_the_doubts_and_notes_of_several_notebooks_name_every_file_and_the_one_g
         "varios cuadernos distintos del mismo estudiante: Luis Ruiz_2_assignsubmission_file/a.ipynb, "
         f"Luis Ruiz_2_assignsubmission_file/b.ipynb, Luis Ruiz_2_assignsubmission_file/c.ipynb; se califica {by_name}, "
         "Luis Ruiz_2_assignsubmission_file/c.ipynb; comprueba que es el que debe contar")
-    assert luis[0].notes == ["luis_ruiz_2 tiene otra entrega posterior (Luis Ruiz_2_assignsubmission_file/c.ipynb); "
+    assert _texts(luis[0].notes) == ["luis_ruiz_2 tiene otra entrega posterior (Luis Ruiz_2_assignsubmission_file/c.ipynb); "
                              "se califica esa"]
 
 
@@ -518,7 +522,7 @@ def test_a_zip_member_whose_name_is_too_long_to_write_is_unpacked_under_a_short_
     assert ana.identity.participant == "1234"
     assert files["Luis Ruiz_55_assignsubmission_file_lab1.ipynb"].student == "luis_ruiz_55"
     planted = files[f"{collect.LONG_NAMES}/{collect.NAMES}"]  # a member may not pose as the list of long names
-    assert planted.status == Status.IGNORED and "reservada" in planted.notes[0]
+    assert planted.status == Status.IGNORED and "reservada" in planted.notes[0].text
     assert len(files) == 3
 
 
@@ -530,4 +534,4 @@ def test_a_file_that_cannot_be_inspected_fails_alone(tmp_path, monkeypatch):
         (_ for _ in ()).throw(OSError("disco roto")) if name == "ana.ipynb" else real(name, patterns)))
     fate = {s.name: s for s in collect.collect(tmp_path)}
     assert fate["luis.ipynb"].student == "luis" and fate["luis.ipynb"].status == Status.PENDING
-    assert fate["ana.ipynb"].status == Status.FAILED and "disco roto" in fate["ana.ipynb"].notes[0]
+    assert fate["ana.ipynb"].status == Status.FAILED and "disco roto" in fate["ana.ipynb"].notes[0].text

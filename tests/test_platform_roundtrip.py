@@ -328,9 +328,9 @@ def test_true_submission_times_extensions_and_one_penalty(graded, exported):
     assert held["2222"].grade == _expected("eva_gomez_2222")
     assert "sin hora de entrega no se puede calcular" in course.summary()  # Canvas's LATE under --penalizacion curso
 
-    none = export.export(LAB, graded, _options(graded, penalty=export.Penalty.NONE))
+    none = export.final_grades(LAB, graded, _options(graded, penalty=export.Penalty.NONE))
     assert "carla_lopez_1234567, 2.0 h después de la fecha límite (sin penalización: --late-penalty ninguna)" in \
-        none.summary()
+        export.ExportResult(LAB, graded, none).summary()
 
 
 def test_an_extensions_file_moves_a_students_due_date(graded, tmp_path):
@@ -402,6 +402,7 @@ def test_an_english_worksheet_is_written_back_in_english(graded, tmp_path):
     assert worksheet.maximum == 10 and not worksheet.decimal_comma
 
 
+@pytest.mark.slow  # two fresh interpreters
 def test_the_export_is_the_same_whatever_the_instructors_time_zone(graded, tmp_path):
     """The whole export, run by the command line under two TZ values: byte-identical platform files and lateness."""
     outputs = []

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 OURS = "import helpers, helpers.data, helpers.instructor.grading\nhelpers.profile()\n"
 #: Prints the modules (other than ours) that ``OURS`` loads, in the order they were loaded.
 THEIRS = f"import json, sys\n{OURS}print(json.dumps([m for m in sys.modules if m.split('.')[0] != 'helpers']))"
@@ -34,6 +36,7 @@ def _run(*argv: str) -> str:
     return subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.slow  # a fresh interpreter importing torch and the grader: seconds
 def test_importing_helpers_and_the_grader_and_reading_the_profile_leave_the_process_as_it_was():
     before, after = json.loads(_run("-c", BEFORE_AND_AFTER, _run("-c", THEIRS)))
     assert after == before

@@ -15,6 +15,7 @@ import nbformat
 from ..course import REPO_URL, REPO_VERSION, ROOT, check_lab, lab_notebook
 from .glossary import glossary_markdown
 from .nbgrader_io import nbgrader, read_notebook, write_notebook
+from .vocabulary import BadInput
 
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
@@ -61,8 +62,8 @@ print(helpers.prepare_notebook().describe())"""
 def pinned_version(version: str = REPO_VERSION) -> str:
     """Return ``version`` if it is a tag like ``v1.0``; otherwise raise a Spanish ``ValueError``."""
     if not PINNED_TAG.fullmatch(version):
-        raise ValueError(f"REPO_VERSION = {version!r} (en helpers/course.py) debe ser un tag fijo como 'v1.0', "
-                         "no una rama: el alumnado instalaría un paquete que cambia bajo sus cuadernos.")
+        raise BadInput(f"REPO_VERSION = {version!r} (en helpers/course.py) debe ser un tag fijo como 'v1.0', "
+                       "no una rama: el alumnado instalaría un paquete que cambia bajo sus cuadernos.")
     return version
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..course import CHECKPOINTS, ROOT, check_lab, lab_notebook
 from .build import answer_key, with_header
 from .nbgrader_io import read_notebook
+from .vocabulary import BadInput, StepFailed
 
 #: The labs whose notebooks save models that students may load instead of training.
 LABS_WITH_CHECKPOINTS = ("lab5_fer2013",)
@@ -52,7 +53,7 @@ def make_checkpoints(lab: str, root: Path = ROOT, timeout: int | None = None) ->
 
     check_lab(lab)
     if lab not in LABS_WITH_CHECKPOINTS:
-        raise ValueError(f"{lab} no entrena modelos que el alumnado pueda cargar; solo: {', '.join(LABS_WITH_CHECKPOINTS)}.")
+        raise BadInput(f"{lab} no entrena modelos que el alumnado pueda cargar; solo: {', '.join(LABS_WITH_CHECKPOINTS)}.")
     out = checkpoint_folder(lab, root)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -64,7 +65,7 @@ def make_checkpoints(lab: str, root: Path = ROOT, timeout: int | None = None) ->
     except CellExecutionError as error:
         shutil.rmtree(out, ignore_errors=True)
         last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise RuntimeError(f"El cuaderno de {lab} falló al entrenar los modelos: {last}") from None
+        raise StepFailed(f"El cuaderno de {lab} falló al entrenar los modelos: {last}") from None
     for stale in out.glob(f"*{RESUME_SUFFIX}"):
         stale.unlink()
     return sorted(out.iterdir())

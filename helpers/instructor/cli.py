@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import build, checkpoints, export, grading, nbgrader_io, publish, report
 from ..course import LABS, ROOT, existing_labs
+from .vocabulary import CourseError
 
 
 def _labs(names) -> list[str]:
@@ -183,7 +184,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
+    except CourseError as e:  # anything else is a bug: its traceback shows
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

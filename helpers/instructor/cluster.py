@@ -25,12 +25,13 @@ from pathlib import Path
 import nbformat
 
 from . import grading, sandbox
+from .vocabulary import StepFailed
 
 #: What a task returns besides the outcome: the folders :func:`grading.merge` reads from a student's root.
 PACKED = ("submitted", "autograded")
 
 
-class ClusterUnavailable(RuntimeError):
+class ClusterUnavailable(StepFailed):
     """The Dask scheduler cannot be used (not installed, not reachable); the message says what to do."""
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from .vocabulary import Status
+from .vocabulary import BadInput, Missing, Note, Status
 
 #: How each platform names downloaded submissions (matched against the path inside the download).
 PLATFORMS = {
@@ -129,7 +129,7 @@ class Submission:
     path: Path  # where the file lies on disk now
     student: str | None = None
     status: Status = Status.PENDING
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     review: str = ""  # set by grading: what the instructor should look at by hand
     identity: Identity | None = None
     received: datetime | None = None  # UTC; see ``received_from``; None from a platform's zip
@@ -179,10 +179,10 @@ def compile_pattern(pattern: str | None) -> list[tuple[str, re.Pattern]]:
     try:
         regex = re.compile(pattern)
     except re.error as e:
-        raise ValueError(f"El patrón de nombres «{pattern}» no es una expresión regular válida: {e}.") from None
+        raise BadInput(f"El patrón de nombres «{pattern}» no es una expresión regular válida: {e}.") from None
     if not {"student", "estudiante"} & set(regex.groupindex):
-        raise ValueError(f"El patrón de nombres «{pattern}» debe tener un grupo con nombre "
-                         "(?P<estudiante>...) que capture el identificador del estudiante.")
+        raise BadInput(f"El patrón de nombres «{pattern}» debe tener un grupo con nombre "
+                       "(?P<estudiante>...) que capture el identificador del estudiante.")
     return [(CUSTOM, regex)]
 
 
@@ -231,9 +231,9 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
     if submissions.is_dir():
         return submissions, []
     if not submissions.exists():
-        raise FileNotFoundError(f"No existe la carpeta o el zip de entregas {submissions}.")
+        raise Missing(f"No existe la carpeta o el zip de entregas {submissions}.")
     if not zipfile.is_zipfile(submissions):
-        raise ValueError(f"{submissions} no es ni una carpeta ni un archivo zip de entregas.")
+        raise BadInput(f"{submissions} no es ni una carpeta ni un archivo zip de entregas.")
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     refused, long_names = [], {}
@@ -241,9 +241,9 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
         members = zf.infolist()
         total = sum(i.file_size for i in members)
         if len(members) > ZIP_MAX_MEMBERS or total > ZIP_MAX_TOTAL:
-            raise ValueError(f"{submissions} declara {len(members)} archivos y {total / 2**30:.1f} GiB sin comprimir: "
-                             f"supera los límites ({ZIP_MAX_MEMBERS} archivos, {ZIP_MAX_TOTAL / 2**30:g} GiB). "
-                             "No se ha descomprimido nada; ¿es la descarga correcta?")
+            raise BadInput(f"{submissions} declara {len(members)} archivos y {total / 2**30:.1f} GiB sin comprimir: "
+                           f"supera los límites ({ZIP_MAX_MEMBERS} archivos, {ZIP_MAX_TOTAL / 2**30:g} GiB). "
+                           "No se ha descomprimido nada; ¿es la descarga correcta?")
         for info in members:
             why = _unsafe(info, into)
             if info.is_dir() and why is None:
@@ -258,7 +258,7 @@ def unpack(submissions: Path, into: Path) -> tuple[Path, list[Submission]]:
                 long_names[target.relative_to(into).as_posix()] = info.filename
             elif why is not None:
                 sub = Submission(info.filename, Path(info.filename), status=Status.IGNORED)
-                sub.notes.append(f"no se descomprime: {why}")
+                sub.notes.append(Note(f"no se descomprime: {why}"))
                 refused.append(sub)
     if long_names:
         (into / LONG_NAMES / NAMES).write_text(json.dumps(long_names))  # ASCII: any name can be written
@@ -333,7 +333,7 @@ def collect(folder: Path, pattern: str | None = None, zipped: bool = False) -> l
             found.append(_inspect(sub, patterns, None if zipped else TimeSource.FILE))
         except Exception as e:  # one file never stops the class
             sub.status, sub.student = Status.FAILED, None
-            sub.notes.append(f"no se pudo saber de quién es ni su fecha ({type(e).__name__}: {e}); no se califica")
+            sub.notes.append(Note(f"no se pudo saber de quién es ni su fecha ({type(e).__name__}: {e}); no se califica"))
             found.append(sub)
     by_student: dict[str, list[Submission]] = {}
     for sub in found:
@@ -356,24 +356,24 @@ def _inspect(sub: Submission, patterns, source: TimeSource | None) -> Submission
     path, shown = sub.path, PurePosixPath(sub.name)  # shown: the name as received (the path may be shortened)
     if path.is_symlink():
         sub.status = Status.IGNORED
-        sub.notes.append("es un enlace simbólico: no se sigue")
+        sub.notes.append(Note("es un enlace simbólico: no se sigue"))
         return sub
     if source is TimeSource.FILE:
         sub.received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(microsecond=0)
         sub.received_from = source
     if any(part in IGNORED_PARTS for part in shown.parts) or shown.name.startswith("."):
         sub.status = Status.IGNORED
-        sub.notes.append("archivo auxiliar del sistema (no es una entrega)")
+        sub.notes.append(Note("archivo auxiliar del sistema (no es una entrega)"))
     elif shown.suffix.lower() != ".ipynb":
         sub.status = Status.IGNORED
-        sub.notes.append("no es un cuaderno (.ipynb)")
+        sub.notes.append(Note("no es un cuaderno (.ipynb)"))
         who = identify(sub.name, patterns)
         sub.identity = who if isinstance(who, Identity) else None
     else:
         who = identify(sub.name, patterns)
         if isinstance(who, Unidentified):
             sub.status = Status.IGNORED
-            sub.notes.append(who.value)
+            sub.notes.append(Note(who.value))
             if who is Unidentified.LAB_NAME:
                 sub.doubt = "cuaderno sin nombre de estudiante: no se califica"
         else:
@@ -406,13 +406,13 @@ def choose_latest(subs: list[Submission]) -> None:
         subs.sort(key=lambda s: (_version(s)[1], s.name))
     for older in subs[:-1]:
         older.status = Status.IGNORED
-        older.notes.append(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa")
+        older.notes.append(Note(f"{older.student} tiene otra entrega posterior ({subs[-1].name}); se califica esa"))
 
 
 def _name_online_text(found: list[Submission], with_notebook: set[str]) -> None:
     """Say what Moodle's online text is: not graded, and doubtful when its student sent no notebook."""
     for sub in found:
         if PurePosixPath(sub.name).name == "onlinetext.html" or "assignsubmission_onlinetext" in sub.name:
-            sub.notes[-1:] = ["texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle"]
+            sub.notes[-1:] = [Note("texto en línea de Moodle (onlinetext.html): no se califica; léelo en Moodle")]
             if sub.identity and sub.identity.student not in with_notebook:
                 sub.doubt = "texto en línea de Moodle sin ningún cuaderno del mismo estudiante"

@@ -72,6 +72,7 @@ from . import grading
 from .collect import Identity, TimeSource
 from .nbgrader_io import course_config
 from .platform_files import CANVAS_TITLE, MoodleLanguage, read_canvas_gradebook, read_moodle_worksheet, time_zone
+from .vocabulary import BadInput, Missing, Note, for_students
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 #: The platforms whose files ``course export`` writes (a student from anywhere else is only in the final CSV).
@@ -213,18 +214,18 @@ def read_extensions(path: Path | None, zone_name: str | None) -> dict[str, datet
         return {}
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No existe el archivo de prórrogas {path}.")
+        raise Missing(f"No existe el archivo de prórrogas {path}.")
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     if rows and not {"estudiante", "fecha_limite"} <= set(rows[0]):
-        raise ValueError(f"{path} debe tener las columnas estudiante,fecha_limite (tiene {', '.join(rows[0])}).")
+        raise BadInput(f"{path} debe tener las columnas estudiante,fecha_limite (tiene {', '.join(rows[0])}).")
     extensions = {}
     for number, row in enumerate(rows, start=2):
         try:
             moment = datetime.fromisoformat(row["fecha_limite"].strip())
         except ValueError:
-            raise ValueError(f"{path}, línea {number}: «{row['fecha_limite']}» no es una fecha; escríbela como "
-                             "2026-11-27 23:59 o 2026-11-27T23:59-05:00.") from None
+            raise BadInput(f"{path}, línea {number}: «{row['fecha_limite']}» no es una fecha; escríbela como "
+                           "2026-11-27 23:59 o 2026-11-27T23:59-05:00.") from None
         extensions[row["estudiante"].strip()] = moment if moment.tzinfo else moment.replace(tzinfo=time_zone(zone_name))
     return extensions
 
@@ -270,8 +271,8 @@ class Platforms:
                   "el libro de Canvas": self.gradebook.points_possible if self.gradebook else None}
         known = {k: v for k, v in stated.items() if v is not None}
         if len(set(known.values())) > 1:
-            raise ValueError("La nota máxima no coincide: " + ", ".join(f"{k} dice {v:g}" for k, v in known.items())
-                             + ". Corrige la tarea en la plataforma o --out-of, y vuelve a exportar.")
+            raise BadInput("La nota máxima no coincide: " + ", ".join(f"{k} dice {v:g}" for k, v in known.items())
+                           + ". Corrige la tarea en la plataforma o --out-of, y vuelve a exportar.")
         return next(iter(known.values()), None)
 
 
@@ -316,26 +317,26 @@ def export(lab: str, workdir: Path, options: ExportOptions = ExportOptions()) ->
     check_lab(lab)
     workdir = Path(workdir).resolve()
     if not (workdir / "gradebook.db").exists():
-        raise FileNotFoundError(f"No hay libro de notas en {workdir}: califica antes con "
-                                f"«course grade {lab} ENTREGAS».")
+        raise Missing(f"No hay libro de notas en {workdir}: califica antes con "
+                      f"«course grade {lab} ENTREGAS».")
     if options.out_of is not None and options.out_of <= 0:
-        raise ValueError(f"--out-of debe ser un número de puntos mayor que 0 (se recibió {options.out_of:g}).")
+        raise BadInput(f"--out-of debe ser un número de puntos mayor que 0 (se recibió {options.out_of:g}).")
     platforms = Platforms(options)
     out_of = platforms.out_of()
     grades = final_grades(lab, workdir, options, platforms)
     if not grades:
-        raise ValueError(f"El libro de notas de {workdir} no tiene ninguna entrega de {lab}.")
+        raise BadInput(f"El libro de notas de {workdir} no tiene ninguna entrega de {lab}.")
     on = {p: [g for g in grades if g.identity and g.identity.platform == p and not g.pending] for p in IMPORTING}
     if out_of is None and (on["moodle"] or on["canvas"]):
-        raise ValueError("Para los archivos de Moodle y Canvas hace falta --out-of con la calificación máxima de la "
-                         "tarea en la plataforma (p. ej. --out-of 10), o su propio archivo (--moodle-worksheet, "
-                         "--canvas-gradebook): Moodle omite sin avisar una nota mayor que su máximo y Canvas la toma "
-                         "como puntos extra.")
+        raise BadInput("Para los archivos de Moodle y Canvas hace falta --out-of con la calificación máxima de la "
+                       "tarea en la plataforma (p. ej. --out-of 10), o su propio archivo (--moodle-worksheet, "
+                       "--canvas-gradebook): Moodle omite sin avisar una nota mayor que su máximo y Canvas la toma "
+                       "como puntos extra.")
     over = [g for g in grades if not g.pending and g.final > g.max_score]
     if over:
-        raise ValueError("Estas notas superan el máximo del laboratorio y la plataforma las omitiría o las tomaría "
-                         "como puntos extra: " + ", ".join(f"{g.student} ({g.final:g} de {g.max_score:g})" for g in over)
-                         + ". Revisa sus puntos a mano en formgrader.")
+        raise BadInput("Estas notas superan el máximo del laboratorio y la plataforma las omitiría o las tomaría "
+                       "como puntos extra: " + ", ".join(f"{g.student} ({g.final:g} de {g.max_score:g})" for g in over)
+                       + ". Revisa sus puntos a mano en formgrader.")
     folder = workdir / "exportar"
     folder.mkdir(exist_ok=True)
     for stale in (f"moodle_{lab}.csv", f"retroalimentacion_moodle_{lab}.zip", f"canvas_{lab}.csv"):
@@ -426,7 +427,7 @@ def regenerate_feedback(lab: str, workdir: Path, grades: list[FinalGrade]) -> di
             if not executed.exists():
                 continue
             cells, comments = grading.submission_cells(gb.find_submission(lab, g.student))
-            notes = grading.feedback_notes(state.get(g.student, {}).get("notas", []))
+            notes = for_students([Note.from_record(n) for n in state.get(g.student, {}).get("notas", [])])
             pages[g.student] = grading.write_feedback(
                 lab, g.student, executed, cells, notes, workdir / "feedback" / g.student / lab / f"{lab}.html",
                 secret, comments=comments, late_penalty=g.late_penalty)

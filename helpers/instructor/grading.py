@@ -44,7 +44,7 @@ from ..course import COURSE_ID, ROOT, cache_dir, check_lab, existing_labs, lab_n
 from .execute import RobustExecute
 from .repair import NotThisLab, repair
 from .worker import MEMORY_GB, NOTEBOOK_TIMEOUT, Job, Settings, Worker, WorkerFailed, WorkerPool
-from .vocabulary import Status
+from .vocabulary import Audience, Missing, NotANotebook, Note, Status, StepFailed, for_students
 
 #: Where, in a student's course folder, autograding lists the cells it disabled and its tampering verdict.
 INCIDENTS_NAME = "incidencias.json"
@@ -64,7 +64,7 @@ class Grade:
     manual_max: float
     status: Status = Status.GRADED
     file: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     review: str = ""  # what the instructor should look at by hand (tampering, suspicious code)
     manual_score: float = 0.0  # points awarded so far to written answers (by hand, or 0 for a blank one)
     last_file: Status | None = None  # what became of a later file of the same student that did not replace this one
@@ -82,7 +82,7 @@ class Outcome:
     student: str
     grades: dict = field(default_factory=dict)  # (notebook, grade_id) -> columns
     comments: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     error: str | None = None
     root: Path | None = None
     seconds: float = 0.0
@@ -222,7 +222,7 @@ def prepare_template(lab: str, workdir: Path, settings: Settings, log=print, wor
     shutil.copy2(empty_gradebook(), template / "gradebook.db")
     result = run_nbgrader(GenerateAssignment, template, lab)
     if not result["success"]:
-        raise RuntimeError(f"nbgrader no pudo preparar la plantilla de {lab}:\n{result.get('error', '')[-3000:]}")
+        raise StepFailed(f"nbgrader no pudo preparar la plantilla de {lab}:\n{result.get('error', '')[-3000:]}")
     _seal(template, stamp)
     (template / judge.REFERENCE_NAME).write_text(json.dumps(reference(lab, template, workdir / "_trabajo", settings,
                                                                      workers, log)))
@@ -258,7 +258,7 @@ def reference(lab: str, template: Path, scratch: Path, settings: Settings, worke
         outcome = autograde_isolated(lab, name, key, template, scratch, settings, workers, perturb=perturb)
         try:
             if outcome.error:
-                raise RuntimeError(f"No se pudo calificar la clave de {lab} para preparar la referencia: {outcome.error}")
+                raise StepFailed(f"No se pudo calificar la clave de {lab} para preparar la referencia: {outcome.error}")
             runs[perturb] = json.loads((outcome.root / judge.RECORDS_NAME).read_text())
         finally:
             shutil.rmtree(outcome.root, ignore_errors=True)
@@ -343,7 +343,7 @@ def submission_cells(sub) -> tuple[dict, dict]:
     return grades, comments
 
 
-def _execution_notes(nb) -> list[str]:
+def _execution_notes(nb) -> list[Note]:
     notes = []
     for cell in nb.cells:
         label = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id")
@@ -351,7 +351,7 @@ def _execution_notes(nb) -> list[str]:
             if out.get("output_type") != "error":
                 continue
             if out.get("ename") == "CellTimeoutError":
-                notes.append(f"celda «{label}»: superó el tiempo máximo por celda y se interrumpió")
+                notes.append(Note(f"celda «{label}»: superó el tiempo máximo por celda y se interrumpió"))
     return notes
 
 
@@ -402,8 +402,8 @@ def _autograde_isolated(lab, student, nb, template, scratch, settings, worker: W
         incidents = root / INCIDENTS_NAME
         if incidents.exists():
             for inc in json.loads(incidents.read_text()):
-                outcome.notes.append(f"celda «{inc['cell']}» desactivada: {inc['reason']}; el resto del "
-                                     "cuaderno se calificó sin ella")
+                outcome.notes.append(Note(f"celda «{inc['cell']}» desactivada: {inc['reason']}; el resto del "
+                                          "cuaderno se calificó sin ella"))
         verdict = root / TAMPERING_NAME
         outcome.tampering = tamper.Verdict(**json.loads(verdict.read_text())) if verdict.exists() else None
         executed = read_notebook(autograded)
@@ -525,7 +525,7 @@ def cell_points(v: dict) -> float:
     return (score or 0) + (v.get("extra_credit") or 0)
 
 
-def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[str], out: Path,
+def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[Note], out: Path,
                    secret: set[str] | None = None, comments: dict | None = None,
                    late_penalty: float | None = None) -> Path:
     """Write the student's Spanish HTML feedback: points per test, written answers (with the
@@ -580,7 +580,7 @@ def _answers(path: Path) -> dict[str, str]:
             if c.metadata.get("nbgrader", {}).get("solution")}
 
 
-def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission | None = None) -> list[str]:
+def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission | None = None) -> list[Note]:
     """Put one isolated student's scores into the main gradebook and copy their files over.
 
     The file ``sub`` gives the student's real name and platform id (nbgrader's ``first_name``,
@@ -619,8 +619,8 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
             pass
         kept = {gid: v for gid, v in manual.items() if gid in after and before.get(gid) == after[gid]}
         for gid in sorted(set(manual) - set(kept)):
-            notes.append(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
-                         "conservan; vuelve a calificarla en formgrader")
+            notes.append(Note(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
+                              "conservan; vuelve a calificarla en formgrader", Audience.INSTRUCTOR))
         submitted = gb.add_submission(lab, outcome.student, timestamp=sub.received if sub else None)
         for nb in submitted.notebooks:
             for g in nb.grades:
@@ -637,8 +637,8 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
                     c.manual_comment = kept[c.name]["manual_comment"]
         gb.db.commit()
     if kept:
-        notes.append(f"se conservan tus notas y comentarios a mano de {', '.join(f'«{g}»' for g in sorted(kept))} "
-                     "(su texto no cambió)")
+        notes.append(Note(f"se conservan tus notas y comentarios a mano de {', '.join(f'«{g}»' for g in sorted(kept))} "
+                          "(su texto no cambió)", Audience.INSTRUCTOR))
     for folder in ("submitted", "autograded", "feedback"):
         src, dst = outcome.root / folder / outcome.student, workdir / folder / outcome.student
         shutil.rmtree(dst, ignore_errors=True)
@@ -749,7 +749,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     start = time.perf_counter()
     check_lab(lab)
     if not lab_notebook("source", lab).exists():
-        raise FileNotFoundError(f"No existe el enunciado de {lab} ({lab_notebook('source', lab)}).")
+        raise Missing(f"No existe el enunciado de {lab} ({lab_notebook('source', lab)}).")
     workdir = Path(workdir).resolve()
     if sandboxed:
         sandbox.require()
@@ -766,7 +766,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     files = sorted(collecting.collect(folder, pattern, zipped=folder != Path(submissions)) + refused,
                    key=lambda f: f.name)
     if not any(f.name.lower().endswith(".ipynb") for f in files):
-        raise FileNotFoundError(f"No hay cuadernos (.ipynb) en {submissions}.")
+        raise Missing(f"No hay cuadernos (.ipynb) en {submissions}.")
     if sandboxed:
         sandbox.prepare_data(settings.data)
     # The run's grading workers start now, and get ready while the template is built and files repaired.
@@ -795,7 +795,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                 key = f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}"
                 if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
                     f.status = Status.UNCHANGED
-                    f.notes = list(state[f.student].get("notas", f.notes))
+                    f.notes = [Note.from_record(n) for n in state[f.student]["notas"]] if "notas" in state[f.student] \
+                        else f.notes
                     state[f.student].update(arrival(f))
                     continue
                 queue[f.student] = (f, nb)
@@ -819,7 +820,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                     _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
                     if f.status is Status.GRADED:
                         state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                                      "notas": f.notes, "revisar": f.review, **arrival(f)}
+                                      "notas": [n.record() for n in f.notes], "revisar": f.review, **arrival(f)}
                         _write_state(state_path, state)
                 except Exception as e:
                     _give_up(f, "al registrar su calificación (retroalimentación, libro de notas)", e, kept)
@@ -834,7 +835,7 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         grades = {g.student: g for g in read_grades(lab, workdir)}
         for sid, g in grades.items():
             g.file = state.get(sid, {}).get("archivo", "")
-            g.notes = state.get(sid, {}).get("notas", [])
+            g.notes = [Note.from_record(n) for n in state.get(sid, {}).get("notas", [])]
             g.review = state.get(sid, {}).get("revisar", "")
             g.status = Status.GRADED
         top = next(iter(grades.values())).max_score if grades else 0
@@ -859,20 +860,20 @@ def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
     notebook, or None when it cannot be graded (``f``'s status and notes say why)."""
     if f.path.stat().st_size == 0:
         f.status = Status.UNREADABLE
-        f.notes.append("archivo vacío (0 bytes): no se califica" + kept)
+        f.notes.append(Note("archivo vacío (0 bytes): no se califica" + kept))
         return None
     try:
         repaired = repair(read_notebook(f.path, f.notes), release, lab, others)
     except NotThisLab as e:
         f.status = Status.OTHER_LAB
-        f.notes.append(f"{e}; no se califica{kept}")
+        f.notes.append(Note(f"{e}; no se califica{kept}"))
         return None
-    except ValueError as e:
+    except NotANotebook as e:
         f.status = Status.UNREADABLE
-        why = "JSON roto o incompleto" if "JSON" in str(e) else str(e).split("(", 1)[-1].split(":")[0]
-        f.notes.append(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}")
+        why = "JSON roto o incompleto" if "JSON" in e.reason else e.reason.split(":")[0]
+        f.notes.append(Note(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}"))
         return None
-    f.notes += repaired.notes
+    f.notes += [Note(n) for n in repaired.notes]
     original = workdir / "entregas" / f.student / f"{lab}.ipynb"
     original.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(f.path, original)  # as received, byte for byte
@@ -882,7 +883,7 @@ def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
 def _give_up(f, when: str, error: Exception, kept: str) -> None:
     """Mark ``f`` «error al calificar»: something failed unexpectedly ``when`` (Spanish); the class goes on."""
     f.status = Status.FAILED
-    f.notes.append(f"fallo inesperado {when} ({type(error).__name__}: {error}); no se califica{kept}")
+    f.notes.append(Note(f"fallo inesperado {when} ({type(error).__name__}: {error}); no se califica{kept}"))
 
 
 def _write_state(path: Path, state: dict) -> None:
@@ -920,38 +921,33 @@ def set_due_date(lab: str, workdir: Path, due_date: datetime) -> None:
         gb.update_or_create_assignment(lab, duedate=due_date.astimezone(timezone.utc).replace(tzinfo=None))
 
 
-def feedback_notes(notes: list[str]) -> list[str]:
-    """The notes a student reads in their feedback: all but those for the instructor (tampering,
-    suspicious code, manual grades kept or dropped by a resubmission)."""
-    return [n for n in notes if not n.startswith(("MANIPULACIÓN", "código que", "se conservan tus notas"))
-            and "desde que la calificaste a mano" not in n]
-
-
 def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], graded_before: bool) -> None:
     """Record one student's outcome: notes, review flags, feedback, and the merge into the gradebook."""
     f.review = ""
     if outcome.error:
         f.status = Status.FAILED
-        f.notes.append(outcome.error + (" (se conserva su calificación anterior)" if graded_before else ""))
+        f.notes.append(Note(outcome.error + (" (se conserva su calificación anterior)" if graded_before else "")))
     else:
         f.notes += outcome.notes
         flags = []
         if outcome.tampering and outcome.tampering.tampered:
             flags.append(TAMPERED)
-            f.notes.append(f"MANIPULACIÓN DETECTADA {outcome.tampering.where}: {'; '.join(outcome.tampering.findings)}. "
-                           f"Sin puntos en {len(outcome.tampering.zeroed)} pruebas "
-                           f"({', '.join(outcome.tampering.zeroed) or 'ninguna'}); revísala a mano")
+            f.notes.append(Note(f"MANIPULACIÓN DETECTADA {outcome.tampering.where}: "
+                                f"{'; '.join(outcome.tampering.findings)}. Sin puntos en {len(outcome.tampering.zeroed)} "
+                                f"pruebas ({', '.join(outcome.tampering.zeroed) or 'ninguna'}); revísala a mano",
+                                Audience.INSTRUCTOR))
         lines = tamper.suspicious_lines(nb)
         if lines:
             flags.append(SUSPICIOUS)
-            f.notes.append("código que conviene revisar (toca las pruebas o el sistema): " + " | ".join(lines[:10]))
+            f.notes.append(Note("código que conviene revisar (toca las pruebas o el sistema): " + " | ".join(lines[:10]),
+                                Audience.INSTRUCTOR))
         f.review = "; ".join(flags)
         f.status = Status.GRADED
         autograded = lab_notebook(f"autograded/{outcome.student}", lab, outcome.root)
         write_notebook(colab_outputs.beside_answers(read_notebook(autograded), nb,  # what the answers discuss
                                                     read_notebook(lab_notebook("source", lab))), autograded)
         inert.make_file_inert(autograded, read_notebook(lab_notebook("release", lab)))  # as formgrader shows it
-        write_feedback(lab, outcome.student, autograded, outcome.grades, feedback_notes(f.notes),
+        write_feedback(lab, outcome.student, autograded, outcome.grades, for_students(f.notes),
                        outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
         f.notes += merge(lab, workdir, outcome, f)
     shutil.rmtree(outcome.root, ignore_errors=True)

@@ -43,6 +43,7 @@ from . import exercises
 from .nbgrader_io import read_notebook
 from ..checks import OWN_CODE, RECORD_MIME
 from .sandbox import LIBRARY
+from .vocabulary import BadInput
 
 #: Test cells start with this line: a fresh ``helpers.checks`` loaded from the read-only library by
 #: its path (neither a patched module nor a fake ``helpers`` earlier on ``sys.path`` is used), set to record.
@@ -317,5 +318,5 @@ def classify(first: dict, second: dict) -> dict:
                 _same(r["kind"], r, o) for r, o in zip(records, other[site]))
             reference[gid]["sites"][site] = {"mode": KEY_MODE if same else OWN_MODE, "records": records}
     if failed:
-        raise ValueError("La clave de respuestas no supera sus propias pruebas:\n  " + "\n  ".join(failed))
+        raise BadInput("La clave de respuestas no supera sus propias pruebas:\n  " + "\n  ".join(failed))
     return reference

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..course import existing_labs, lab_notebook
 from .nbgrader_io import read_notebook
+from .vocabulary import BadInput
 
 #: Shorter lines (``return x``, ``else:``, ``model.eval()``) say nothing about the answer.
 MIN_CHARS = 20
@@ -32,7 +33,7 @@ class Leak:
         return f"{self.where}: {self.text}"
 
 
-class LeakError(ValueError):
+class LeakError(BadInput):
     """Files meant for students hold lines of the answer key; the message names each file and line."""
 
     def __init__(self, leaks: list[Leak]):

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from ..course import ROOT
+from .vocabulary import BadInput, Missing, NotANotebook, Note, StepFailed
 
 #: Seconds a cell may run when nbgrader executes a notebook: the course's ``nbgrader_config.py`` and the
 #: default of ``course grade --cell-timeout``. Autograding runs in the smoke profile, where every cell is quick.
@@ -21,7 +22,7 @@ SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 REPLACEMENT = "\ufffd"
 
 
-def read_notebook(path: Path, notes: list[str] | None = None):
+def read_notebook(path: Path, notes: list[Note] | None = None):
     """Read a notebook, or raise a Spanish ``ValueError`` that names the file if it is not one.
 
     Every lone UTF-16 surrogate in it (a JSON escape such as ``"\\ud800"`` that matches no character)
@@ -32,15 +33,15 @@ def read_notebook(path: Path, notes: list[str] | None = None):
         text = Path(path).read_text(encoding="utf-8")
         nb = nbformat.reads(text, as_version=4)
     except FileNotFoundError:
-        raise FileNotFoundError(f"No existe el cuaderno {path}.") from None
+        raise Missing(f"No existe el cuaderno {path}.") from None
     except Exception as e:  # invalid JSON, not a notebook...
-        raise ValueError(f"{path} no es un cuaderno de Jupyter válido ({type(e).__name__}: {e}).") from None
+        raise NotANotebook(path, f"{type(e).__name__}: {e}") from None
     if not SURROGATE_ESCAPE.search(text):  # the only way one gets in: most notebooks need no walk
         return nb
     nb, replaced = without_lone_surrogates(nb)
     if replaced and notes is not None:
-        notes.append(f"caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «{REPLACEMENT}» al leer el "
-                     f"cuaderno: {replaced}")
+        notes.append(Note(f"caracteres no válidos (sustitutos UTF-16 sueltos) sustituidos por «{REPLACEMENT}» al "
+                          f"leer el cuaderno: {replaced}"))
     return nb
 
 
@@ -88,7 +89,7 @@ def nbgrader(*args: str, root: Path = ROOT, check: bool = True) -> subprocess.Co
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
     proc = subprocess.run(cmd, cwd=root, env=nbgrader_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise StepFailed(f"Falló `nbgrader {' '.join(args)}`:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return proc
 
 
@@ -105,7 +106,7 @@ def course_config(root: Path):
         try:
             config = PyFileConfigLoader(path.name, path=str(root)).load_config()
         except Exception as e:  # a syntax error, a name it does not define...
-            raise ValueError(f"No se pudo leer la configuración de nbgrader {path}: {type(e).__name__}: {e}") from None
+            raise BadInput(f"No se pudo leer la configuración de nbgrader {path}: {type(e).__name__}: {e}") from None
     config.CourseDirectory.root = str(root)
     return config
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..course import PLATFORM_TIME_ZONE
+from .vocabulary import BadInput, Missing
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ def time_zone(name: str | None) -> ZoneInfo:
     that says how to give it."""
     name = name or PLATFORM_TIME_ZONE
     if not name:
-        raise ValueError("Las fechas de la hoja de Moodle no dicen su zona horaria (son las de tu perfil de Moodle): "
-                         "indícala con --time-zone, p. ej. --time-zone America/Bogota o Europe/Madrid, o una sola "
-                         "vez en helpers/course.py (PLATFORM_TIME_ZONE).")
+        raise BadInput("Las fechas de la hoja de Moodle no dicen su zona horaria (son las de tu perfil de Moodle): "
+                       "indícala con --time-zone, p. ej. --time-zone America/Bogota o Europe/Madrid, o una sola "
+                       "vez en helpers/course.py (PLATFORM_TIME_ZONE).")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"«{name}» no es una zona horaria: escribe una como America/Mexico_City o Europe/Madrid.") \
+        raise BadInput(f"«{name}» no es una zona horaria: escribe una como America/Mexico_City o Europe/Madrid.") \
             from None
 
 
@@ -100,8 +101,8 @@ def moodle_date(text: str, zone: ZoneInfo) -> datetime | None:
     months = [lang.value.months for lang in MoodleLanguage]
     number = next((names.index(month) + 1 for names in months if month in names), None)
     if number is None:
-        raise ValueError(f"No se entiende la fecha «{text}» de la hoja de Moodle (¿otro idioma? Descárgala con Moodle "
-                         "en español o en inglés).")
+        raise BadInput(f"No se entiende la fecha «{text}» de la hoja de Moodle (¿otro idioma? Descárgala con Moodle "
+                       "en español o en inglés).")
     hour = int(m["hour"])
     if m["half"]:  # English: 12:30 AM is 00:30, 12:30 PM is 12:30
         hour = hour % 12 + (12 if m["half"].lower() == "p" else 0)
@@ -120,12 +121,12 @@ def _read_csv(path: Path, what: str) -> tuple[list[list[str]], bool]:
     """The rows of a platform's CSV and whether it starts with a byte-order mark (kept when written back)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No existe {what} {path}.")
+        raise Missing(f"No existe {what} {path}.")
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{path} no está en UTF-8: descarga {what} otra vez, sin abrirla ni guardarla con Excel.") \
+        raise BadInput(f"{path} no está en UTF-8: descarga {what} otra vez, sin abrirla ni guardarla con Excel.") \
             from None
     return list(csv.reader(text.splitlines())), data.startswith(b"\xef\xbb\xbf")
 
@@ -221,18 +222,18 @@ def read_moodle_worksheet(path: Path) -> MoodleWorksheet:
     """Read Moodle's grading worksheet, or say in Spanish why it cannot be used."""
     rows, bom = _read_csv(path, "la hoja de calificaciones de Moodle")
     if not rows:
-        raise ValueError(f"{path} está vacía: descarga otra vez la hoja de calificaciones de Moodle.")
+        raise BadInput(f"{path} está vacía: descarga otra vez la hoja de calificaciones de Moodle.")
     header = rows[0]
     language = next((lang for lang in MoodleLanguage if lang.value.identifier in header), None)
     if language is None:
-        raise ValueError(f"{path} no es una hoja de calificaciones de Moodle en español ni en inglés (no tiene la columna "
-                         "«Identificador» ni «Identifier»). Cambia el idioma de Moodle a español o inglés, descárgala "
-                         "de nuevo (Ver todas las entregas → Acción → Descargar hoja de calificaciones) y vuelve a "
-                         "exportar.")
+        raise BadInput(f"{path} no es una hoja de calificaciones de Moodle en español ni en inglés (no tiene la columna "
+                       "«Identificador» ni «Identifier»). Cambia el idioma de Moodle a español o inglés, descárgala "
+                       "de nuevo (Ver todas las entregas → Acción → Descargar hoja de calificaciones) y vuelve a "
+                       "exportar.")
     missing = [t for t in (language.value.grade, language.value.modified) if t not in header]
     if missing:
-        raise ValueError(f"A la hoja {path} le faltan las columnas {', '.join(missing)}: Moodle no la importaría. "
-                         "Descárgala de nuevo sin cambiarla.")
+        raise BadInput(f"A la hoja {path} le faltan las columnas {', '.join(missing)}: Moodle no la importaría. "
+                       "Descárgala de nuevo sin cambiarla.")
     return MoodleWorksheet(Path(path), language, header, [r for r in rows[1:] if any(r)], bom)
 
 
@@ -270,8 +271,8 @@ def read_canvas_gradebook(path: Path, assignment: str | None) -> CanvasGradebook
     """Read Canvas's exported gradebook and find the assignment's column (by its title, or the only one)."""
     rows, bom = _read_csv(path, "el libro de calificaciones de Canvas")
     if not rows or len(rows[0]) < 4 or "Student" not in rows[0][0] or "ID" not in rows[0][1]:
-        raise ValueError(f"{path} no es un libro de calificaciones exportado de Canvas (su primera fila debe empezar por "
-                         "Student, ID). Expórtalo de nuevo: Calificaciones → Exportar → CSV.")
+        raise BadInput(f"{path} no es un libro de calificaciones exportado de Canvas (su primera fila debe empezar por "
+                       "Student, ID). Expórtalo de nuevo: Calificaciones → Exportar → CSV.")
     header = rows[0]
     info = max(i for i, title in enumerate(header) if title in CANVAS_STUDENT_COLUMNS) + 1
     assignments = [i for i in range(info, len(header))
@@ -279,9 +280,9 @@ def read_canvas_gradebook(path: Path, assignment: str | None) -> CanvasGradebook
     chosen = [i for i in assignments if header[i].strip() == assignment.strip()] if assignment else assignments
     if len(chosen) != 1:
         titles = ", ".join(f"«{header[i]}»" for i in assignments) or "ninguna"
-        raise ValueError(f"En {path} no se sabe cuál es la tarea"
-                         + (f": no hay ninguna columna «{assignment}»" if assignment else "")
-                         + f". Columnas de tareas: {titles}. Elige una con --canvas-assignment \"Título (id)\".")
+        raise BadInput(f"En {path} no se sabe cuál es la tarea"
+                       + (f": no hay ninguna columna «{assignment}»" if assignment else "")
+                       + f". Columnas de tareas: {titles}. Elige una con --canvas-assignment \"Título (id)\".")
     special = [r for r in rows[1:] if r and ("Points Possible" in r[0]
                                              or all(re.fullmatch(r"\s*(Muted|Manual Posting.*)?\s*", c, re.I) for c in r))]
     points = next((r for r in special if "Points Possible" in r[0]), None)

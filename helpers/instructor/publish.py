@@ -14,6 +14,7 @@ from ..data import FER_DEFAULT_ORIGIN, FER_ORIGINS
 from .build import colab_badge, pinned_version, student_package
 from .leaks import LeakError, find_leaks
 from .nbgrader_io import read_notebook
+from .vocabulary import BadInput, Missing
 
 #: The folder of ``helpers`` that students do not get.
 INSTRUCTOR = "instructor"
@@ -144,7 +145,7 @@ def student_files(root: Path = ROOT) -> dict[str, bytes]:
     for lab in existing_labs(root):
         notebook = lab_notebook("release", lab, root)
         if not notebook.is_file():
-            raise FileNotFoundError(f"Falta {notebook}: ejecuta primero `course build`.")
+            raise Missing(f"Falta {notebook}: ejecuta primero `course build`.")
         files.update({f"release/{lab}/{p.name}": p.read_bytes()
                       for p in sorted(notebook.parent.iterdir()) if p.is_file()})
     checkpoints = Path(root) / course.CHECKPOINTS  # the models the instructor trained (course checkpoints)
@@ -162,14 +163,14 @@ def student_files(root: Path = ROOT) -> dict[str, bytes]:
 def _check_destination(dest: Path, root: Path) -> None:
     """Refuse a ``DEST`` that holds anything but a previous distribution (the course itself, say)."""
     if dest.exists() and not dest.is_dir():
-        raise ValueError(f"{dest} existe y no es una carpeta.")
+        raise BadInput(f"{dest} existe y no es una carpeta.")
     if (dest / "source").exists():
-        raise ValueError(f"{dest} es el repositorio privado del curso (tiene source/): publica en otra carpeta.")
+        raise BadInput(f"{dest} es el repositorio privado del curso (tiene source/): publica en otra carpeta.")
     others = [p.name for p in dest.iterdir() if p.name != KEPT] if dest.is_dir() else []
     previous = (dest / "release").is_dir() and (dest / "helpers" / "__init__.py").is_file()
     if others and not previous:
-        raise ValueError(f"{dest} no está vacía ni es una publicación anterior del curso (tiene "
-                         f"{', '.join(sorted(others)[:5])}): elige una carpeta vacía o nueva.")
+        raise BadInput(f"{dest} no está vacía ni es una publicación anterior del curso (tiene "
+                       f"{', '.join(sorted(others)[:5])}): elige una carpeta vacía o nueva.")
 
 
 def publish(dest: Path, root: Path = ROOT) -> list[str]:

@@ -18,6 +18,7 @@ from . import exercises, similarity
 from .nbgrader_io import read_notebook
 from .grading import COURSE_ID, read_grades, submissions_with_grades
 from ..course import lab_notebook
+from .vocabulary import Missing
 
 TOP_MESSAGES = 3  # failure messages listed per test
 MESSAGE_CHARS = 200
@@ -128,7 +129,7 @@ def write_report(lab: str, workdir: Path) -> Path:
     """Write ``informe_<lab>.html`` in ``workdir`` (``calificaciones/<lab>``) and return its path."""
     workdir = Path(workdir)
     if not (workdir / "gradebook.db").exists():
-        raise FileNotFoundError(f"No hay calificaciones de {lab} en {workdir}: califica antes con course grade")
+        raise Missing(f"No hay calificaciones de {lab} en {workdir}: califica antes con course grade")
     state_path = workdir / "estado.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     grades = read_grades(lab, workdir)

