@@ -196,7 +196,8 @@ def test_unreadable_files_are_never_a_silent_zero(graded_corpora):
 
 
 @pytest.mark.slow
-def test_formgraders_autograde_button_refuses_in_a_grading_folder(graded_corpora, tmp_path, monkeypatch):
+@pytest.mark.changes_environment  # nbgrader leaves NBGRADER_EXECUTION set when a step raises
+def test_formgraders_autograde_button_refuses_in_a_grading_folder(graded_corpora, tmp_path):
     """Only `course grade` autogrades (sealed, judged outside the kernel): run with the folder's own
     configuration, as formgrader's «Autograde» button does, nbgrader stops before any cell runs."""
     from nbgrader.converters import Autograde
@@ -206,7 +207,6 @@ def test_formgraders_autograde_button_refuses_in_a_grading_folder(graded_corpora
     folder = tmp_path / LAB
     shutil.copytree(graded_corpora.run.workdir, folder, ignore=shutil.ignore_patterns("_trabajo", "_plantilla"))
     before = lab_notebook("autograded/perfecto", LAB, folder).read_bytes()
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)  # nbgrader leaves it set when a step raises
     result = nbgrader_io.run_nbgrader(Autograde, folder, LAB, student="perfecto")
     assert not result["success"] and AUTOGRADE_REFUSED in result["log"] + result.get("error", "")
     graded = lab_notebook("autograded/perfecto", LAB, folder)
