@@ -592,50 +592,19 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
     """
     import warnings
 
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
-    notes = []
     submitted = lab_notebook(f"submitted/{outcome.student}", lab, workdir)
     before, after = _answers(submitted), _answers(lab_notebook(f"submitted/{outcome.student}", lab, outcome.root))
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
-        who = sub.identity if sub else None
-        first, last = who.first_last() if who else (None, None)
-        known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
-        known = {k: LONE_SURROGATE.sub(REPLACEMENT, v) if v else v for k, v in known.items()}  # SQLite takes UTF-8 only
-        # what the platform does not say is left as it is (the instructor may have typed it in formgrader)
-        gb.update_or_create_student(outcome.student, **{k: v for k, v in known.items() if v is not None})
-        manual = {}
-        try:
-            for nb in gb.find_submission(lab, outcome.student).notebooks:
-                for g in nb.grades:
-                    if g.manual_score is not None or g.extra_credit:
-                        manual[g.name] = {"manual_score": g.manual_score, "extra_credit": g.extra_credit}
-                for c in nb.comments:
-                    if c.manual_comment:
-                        manual.setdefault(c.name, {})["manual_comment"] = c.manual_comment
-            gb.remove_submission(lab, outcome.student)
-        except MissingEntry:
-            pass
+        _record_student(gb, outcome.student, sub.identity if sub else None)
+        manual = _take_manual_work(gb, lab, outcome.student)
         kept = {gid: v for gid, v in manual.items() if gid in after and before.get(gid) == after[gid]}
-        for gid in sorted(set(manual) - set(kept)):
-            notes.append(Note(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
-                              "conservan; vuelve a calificarla en formgrader", Audience.INSTRUCTOR))
-        submitted = gb.add_submission(lab, outcome.student, timestamp=sub.received if sub else None)
-        for nb in submitted.notebooks:
-            for g in nb.grades:
-                for column, value in outcome.grades.get((nb.name, g.name), {}).items():
-                    if column not in ("max_score", "cell_type"):
-                        setattr(g, column, value)
-                if g.name in kept and "manual_score" in kept[g.name]:
-                    g.manual_score, g.extra_credit = kept[g.name]["manual_score"], kept[g.name]["extra_credit"]
-                    g.needs_manual_grade = False
-            for c in nb.comments:
-                for column, value in outcome.comments.get((nb.name, c.name), {}).items():
-                    setattr(c, column, value)
-                if "manual_comment" in kept.get(c.name, {}):
-                    c.manual_comment = kept[c.name]["manual_comment"]
+        _add_submission(gb, lab, outcome, sub.received if sub else None, kept)
         gb.db.commit()
+    notes = [Note(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se conservan; "
+                  "vuelve a calificarla en formgrader", Audience.INSTRUCTOR) for gid in sorted(set(manual) - set(kept))]
     if kept:
         notes.append(Note(f"se conservan tus notas y comentarios a mano de {', '.join(f'«{g}»' for g in sorted(kept))} "
                           "(su texto no cambió)", Audience.INSTRUCTOR))
@@ -645,6 +614,53 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
         if src.exists():
             shutil.copytree(src, dst)
     return notes
+
+
+def _record_student(gb, student: str, who: collecting.Identity | None) -> None:
+    """The student's real name and platform id in the gradebook; what the platform does not say is left as it
+    is (the instructor may have typed it in formgrader)."""
+    first, last = who.first_last() if who else (None, None)
+    known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
+    known = {k: LONE_SURROGATE.sub(REPLACEMENT, v) if v else v for k, v in known.items()}  # SQLite takes UTF-8 only
+    gb.update_or_create_student(student, **{k: v for k, v in known.items() if v is not None})
+
+
+def _take_manual_work(gb, lab: str, student: str) -> dict:
+    """The instructor's work on the student's earlier submission (grade_id -> manual score, extra credit,
+    comment), which is then removed from the gradebook; nothing if there was none."""
+    from nbgrader.api import MissingEntry
+
+    manual = {}
+    try:
+        for nb in gb.find_submission(lab, student).notebooks:
+            for g in nb.grades:
+                if g.manual_score is not None or g.extra_credit:
+                    manual[g.name] = {"manual_score": g.manual_score, "extra_credit": g.extra_credit}
+            for c in nb.comments:
+                if c.manual_comment:
+                    manual.setdefault(c.name, {})["manual_comment"] = c.manual_comment
+        gb.remove_submission(lab, student)
+    except MissingEntry:
+        pass
+    return manual
+
+
+def _add_submission(gb, lab: str, outcome: Outcome, received: datetime | None, kept: dict) -> None:
+    """The isolated run's scores and comments as the student's submission, with the ``kept`` manual work."""
+    submitted = gb.add_submission(lab, outcome.student, timestamp=received)
+    for nb in submitted.notebooks:
+        for g in nb.grades:
+            for column, value in outcome.grades.get((nb.name, g.name), {}).items():
+                if column not in ("max_score", "cell_type"):
+                    setattr(g, column, value)
+            if g.name in kept and "manual_score" in kept[g.name]:
+                g.manual_score, g.extra_credit = kept[g.name]["manual_score"], kept[g.name]["extra_credit"]
+                g.needs_manual_grade = False
+        for c in nb.comments:
+            for column, value in outcome.comments.get((nb.name, c.name), {}).items():
+                setattr(c, column, value)
+            if "manual_comment" in kept.get(c.name, {}):
+                c.manual_comment = kept[c.name]["manual_comment"]
 
 
 def submissions_with_grades(gb, lab: str) -> list:
