@@ -45,21 +45,21 @@ def graded(tmp_path_factory):
     with zipfile.ZipFile(download, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
-    real_feedback, real_take_in = grading.write_feedback, grading._take_in
+    real_feedback, real_repair = grading.write_feedback, grading._repair_one
 
     def feedback(lab, student, *args, **kwargs):
         if student == FEEDBACK_FAILS:
             raise RuntimeError("retroalimentación rota a propósito")
         return real_feedback(lab, student, *args, **kwargs)
 
-    def take_in(lab, workdir, f, *args, **kwargs):
+    def repair_one(lab, workdir, f, *args, **kwargs):
         if f.student == INTAKE_FAILS:
             raise KeyError("recepción rota a propósito")
-        return real_take_in(lab, workdir, f, *args, **kwargs)
+        return real_repair(lab, workdir, f, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(grading, "write_feedback", feedback)
-        mp.setattr(grading, "_take_in", take_in)
+        mp.setattr(grading, "_repair_one", repair_one)
         run = grading.grade_class(LAB, download, tmp / "curso", jobs=2, cell_timeout=45, log=lambda *_: None)
     print(f"\n{run.summary()}\n{run.problems()}")
     rows = {r["estudiante"]: r for r in csv.DictReader(io.StringIO(run.csv.read_text()))}

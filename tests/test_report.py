@@ -100,6 +100,15 @@ def test_the_numbers_match_the_grades_and_the_csv(graded, capsys):
     assert "manipulación detectada &lt;b&gt;x&lt;/b&gt;" in page.split("<h2>Puntuaciones")[0]
 
 
+def test_once_exported_the_lateness_is_the_exports(graded):
+    """course export knows the platform's submission times (Moodle's worksheet): the report then shows those."""
+    final = graded / "exportar" / f"notas_finales_{LAB}.csv"
+    final.parent.mkdir()
+    final.write_text("estudiante,retraso_horas,nota_final\nbeto,0.00,20\nana,2.50,24\n")
+    students = _rows(report.write_report(LAB, graded).read_text(), r"[a-z]+")
+    assert (students["beto"][4], students["ana"][4], students["eva"][4]) == ("", "2.5 h", "30.0 h")
+
+
 def test_the_copied_answer_is_side_by_side(graded):
     page = report.write_report(LAB, graded).read_text()
     copied = page.split("Respuestas que parecen copiadas")[1]

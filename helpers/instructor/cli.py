@@ -86,12 +86,8 @@ def cmd_checkpoints(args) -> None:
           "en la distribución del alumnado.")
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``course`` command."""
-    parser = argparse.ArgumentParser(prog="course", description="Herramientas del profesorado del curso.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    workdir = str(ROOT / "calificaciones")
-
+def _build_command(sub) -> None:
+    """``course build``: its options."""
     p = sub.add_parser("build", help="regenera release/ y solutions/ desde source/")
     p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")
     p.add_argument("--profile", choices=["smoke", "full"], default="smoke",
@@ -99,6 +95,9 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true", help="vuelve a ejecutar las soluciones aunque no cambien")
     p.set_defaults(func=cmd_build)
 
+
+def _grade_command(sub, workdir: str) -> None:
+    """``course grade``: its options."""
     p = sub.add_parser("grade", help="califica una clase: repara, califica en paralelo, retroalimentación, CSV e informe")
     p.add_argument("lab", choices=LABS, metavar="LAB")
     p.add_argument("submissions", help="carpeta con los cuadernos entregados o zip descargado de Moodle, "
@@ -127,12 +126,18 @@ def main(argv=None) -> int:
                         "de en esta máquina; --jobs no se usa")
     p.set_defaults(func=cmd_grade)
 
+
+def _report_command(sub, workdir: str) -> None:
+    """``course report``: its options."""
     p = sub.add_parser("report", help="la clase de un vistazo: una página HTML con histogramas, cada prueba, cada "
                                       "estudiante y las respuestas que parecen copiadas")
     p.add_argument("lab", choices=LABS, metavar="LAB")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
     p.set_defaults(func=cmd_report)
 
+
+def _export_command(sub, workdir: str) -> None:
+    """``course export``: its options."""
     p = sub.add_parser("export", help="notas finales y retroalimentación para subir a Moodle o Canvas")
     p.add_argument("lab", choices=LABS, metavar="LAB")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
@@ -164,22 +169,45 @@ def main(argv=None) -> int:
                         "de Moodle o Canvas y el curso para los demás, nunca los dos")
     p.set_defaults(func=cmd_export)
 
+
+def _demo_command(sub, workdir: str) -> None:
+    """``course demo``: its options."""
     p = sub.add_parser("demo", help="construye y califica una clase de ejemplo (perfecto, en blanco, a medias)")
     p.add_argument("labs", nargs="*", choices=[[], *LABS], metavar="LAB", help="por defecto, todos")
     p.add_argument("--workdir", default=workdir, help=f"carpeta de trabajo (por defecto {workdir})")
     p.set_defaults(func=cmd_demo)
 
+
+def _publish_command(sub) -> None:
+    """``course publish``: its options."""
     p = sub.add_parser("publish", help="escribe la distribución del alumnado (enunciados, biblioteca, README) "
                                        "sin nada de la clave")
     p.add_argument("dest", metavar="DEST", help="carpeta de destino: vacía, nueva o una publicación anterior")
     p.set_defaults(func=cmd_publish)
 
+
+def _checkpoints_command(sub) -> None:
+    """``course checkpoints``: its options."""
     p = sub.add_parser("checkpoints", help="entrena una vez los modelos de un laboratorio (en tu GPU, perfil full) y "
                                            "los deja en checkpoints/ para que el alumnado pueda cargarlos")
     p.add_argument("lab", choices=checkpoints.LABS_WITH_CHECKPOINTS, metavar="LAB")
     p.add_argument("--cell-timeout", type=int, default=None,
                    help="segundos máximos por celda (por defecto, sin límite: entrenar lleva tiempo)")
     p.set_defaults(func=cmd_checkpoints)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``course`` command."""
+    parser = argparse.ArgumentParser(prog="course", description="Herramientas del profesorado del curso.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    workdir = str(ROOT / "calificaciones")
+    _build_command(sub)
+    _grade_command(sub, workdir)
+    _report_command(sub, workdir)
+    _export_command(sub, workdir)
+    _demo_command(sub, workdir)
+    _publish_command(sub)
+    _checkpoints_command(sub)
 
     args = parser.parse_args(argv)
     try:

@@ -592,50 +592,19 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
     """
     import warnings
 
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
-    notes = []
     submitted = lab_notebook(f"submitted/{outcome.student}", lab, workdir)
     before, after = _answers(submitted), _answers(lab_notebook(f"submitted/{outcome.student}", lab, outcome.root))
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         warnings.filterwarnings("ignore", message=".*not in session.*")  # emitted by nbgrader's own add_submission
-        who = sub.identity if sub else None
-        first, last = who.first_last() if who else (None, None)
-        known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
-        known = {k: LONE_SURROGATE.sub(REPLACEMENT, v) if v else v for k, v in known.items()}  # SQLite takes UTF-8 only
-        # what the platform does not say is left as it is (the instructor may have typed it in formgrader)
-        gb.update_or_create_student(outcome.student, **{k: v for k, v in known.items() if v is not None})
-        manual = {}
-        try:
-            for nb in gb.find_submission(lab, outcome.student).notebooks:
-                for g in nb.grades:
-                    if g.manual_score is not None or g.extra_credit:
-                        manual[g.name] = {"manual_score": g.manual_score, "extra_credit": g.extra_credit}
-                for c in nb.comments:
-                    if c.manual_comment:
-                        manual.setdefault(c.name, {})["manual_comment"] = c.manual_comment
-            gb.remove_submission(lab, outcome.student)
-        except MissingEntry:
-            pass
+        _record_student(gb, outcome.student, sub.identity if sub else None)
+        manual = _take_manual_work(gb, lab, outcome.student)
         kept = {gid: v for gid, v in manual.items() if gid in after and before.get(gid) == after[gid]}
-        for gid in sorted(set(manual) - set(kept)):
-            notes.append(Note(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se "
-                              "conservan; vuelve a calificarla en formgrader", Audience.INSTRUCTOR))
-        submitted = gb.add_submission(lab, outcome.student, timestamp=sub.received if sub else None)
-        for nb in submitted.notebooks:
-            for g in nb.grades:
-                for column, value in outcome.grades.get((nb.name, g.name), {}).items():
-                    if column not in ("max_score", "cell_type"):
-                        setattr(g, column, value)
-                if g.name in kept and "manual_score" in kept[g.name]:
-                    g.manual_score, g.extra_credit = kept[g.name]["manual_score"], kept[g.name]["extra_credit"]
-                    g.needs_manual_grade = False
-            for c in nb.comments:
-                for column, value in outcome.comments.get((nb.name, c.name), {}).items():
-                    setattr(c, column, value)
-                if "manual_comment" in kept.get(c.name, {}):
-                    c.manual_comment = kept[c.name]["manual_comment"]
+        _add_submission(gb, lab, outcome, sub.received if sub else None, kept)
         gb.db.commit()
+    notes = [Note(f"«{gid}» cambió desde que la calificaste a mano: su nota y su comentario a mano no se conservan; "
+                  "vuelve a calificarla en formgrader", Audience.INSTRUCTOR) for gid in sorted(set(manual) - set(kept))]
     if kept:
         notes.append(Note(f"se conservan tus notas y comentarios a mano de {', '.join(f'«{g}»' for g in sorted(kept))} "
                           "(su texto no cambió)", Audience.INSTRUCTOR))
@@ -645,6 +614,53 @@ def merge(lab: str, workdir: Path, outcome: Outcome, sub: collecting.Submission 
         if src.exists():
             shutil.copytree(src, dst)
     return notes
+
+
+def _record_student(gb, student: str, who: collecting.Identity | None) -> None:
+    """The student's real name and platform id in the gradebook; what the platform does not say is left as it
+    is (the instructor may have typed it in formgrader)."""
+    first, last = who.first_last() if who else (None, None)
+    known = {"first_name": first, "last_name": last, "lms_user_id": (who.participant or None) if who else None}
+    known = {k: LONE_SURROGATE.sub(REPLACEMENT, v) if v else v for k, v in known.items()}  # SQLite takes UTF-8 only
+    gb.update_or_create_student(student, **{k: v for k, v in known.items() if v is not None})
+
+
+def _take_manual_work(gb, lab: str, student: str) -> dict:
+    """The instructor's work on the student's earlier submission (grade_id -> manual score, extra credit,
+    comment), which is then removed from the gradebook; nothing if there was none."""
+    from nbgrader.api import MissingEntry
+
+    manual = {}
+    try:
+        for nb in gb.find_submission(lab, student).notebooks:
+            for g in nb.grades:
+                if g.manual_score is not None or g.extra_credit:
+                    manual[g.name] = {"manual_score": g.manual_score, "extra_credit": g.extra_credit}
+            for c in nb.comments:
+                if c.manual_comment:
+                    manual.setdefault(c.name, {})["manual_comment"] = c.manual_comment
+        gb.remove_submission(lab, student)
+    except MissingEntry:
+        pass
+    return manual
+
+
+def _add_submission(gb, lab: str, outcome: Outcome, received: datetime | None, kept: dict) -> None:
+    """The isolated run's scores and comments as the student's submission, with the ``kept`` manual work."""
+    submitted = gb.add_submission(lab, outcome.student, timestamp=received)
+    for nb in submitted.notebooks:
+        for g in nb.grades:
+            for column, value in outcome.grades.get((nb.name, g.name), {}).items():
+                if column not in ("max_score", "cell_type"):
+                    setattr(g, column, value)
+            if g.name in kept and "manual_score" in kept[g.name]:
+                g.manual_score, g.extra_credit = kept[g.name]["manual_score"], kept[g.name]["extra_credit"]
+                g.needs_manual_grade = False
+        for c in nb.comments:
+            for column, value in outcome.comments.get((nb.name, c.name), {}).items():
+                setattr(c, column, value)
+            if "manual_comment" in kept.get(c.name, {}):
+                c.manual_comment = kept[c.name]["manual_comment"]
 
 
 def submissions_with_grades(gb, lab: str) -> list:
@@ -735,6 +751,10 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
                 cluster: str | None = None, log=print) -> ClassResult:
     """Grade every notebook in ``submissions`` (a folder or an LMS zip) for ``lab`` inside ``workdir``.
 
+    The stages, as the README's «Qué hace, por orden» tells them: :func:`receive` (intake), :func:`take_in`
+    (repair, and what has not changed since last time), :func:`grade_and_settle` (each student isolated,
+    then feedback and the merge into the gradebook) and :func:`write_results` (CSV and report).
+
     ``due_date`` (aware, or naive in local time) is stored as the assignment's due date, so that
     nbgrader knows how late each submission's date is (the penalty is applied by ``course export``).
 
@@ -747,10 +767,56 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
     is interrupted keeps what it graded and the next run goes on from there.
     """
     start = time.perf_counter()
+    _check_can_grade(lab, sandboxed, cluster, log)
+    settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
+                        sandbox.data_folder() if sandboxed else None)
+    workdir = Path(workdir).resolve()
+    files = receive(Path(submissions), workdir, pattern)
+    if sandboxed:
+        sandbox.prepare_data(settings.data)
+    # The run's grading workers start now, and get ready while the template is built and files repaired.
+    notebooks = sum(1 for f in files if f.name.lower().endswith(".ipynb"))
+    with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), workdir / "_trabajadores",
+                                                     settings) as workers:
+        template = prepare_template(lab, workdir, settings, log, workers)
+        prepare_course(lab, workdir, template, log)
+        if due_date is not None:
+            set_due_date(lab, workdir, due_date)
+        run = Run(lab, workdir, settings, _read_state(workdir), {g.student for g in read_grades(lab, workdir)},
+                  f"{fingerprint(lab)}/{settings.key()}")
+        queue = take_in(run, files)
+        grade_and_settle(run, queue, template, cluster, workers, log)
+        return write_results(run, files, len(queue), time.perf_counter() - start)
+
+
+@dataclass
+class Run:
+    """What one grading run carries from stage to stage."""
+
+    lab: str
+    workdir: Path
+    settings: Settings
+    state: dict  # estado.json: per student, the key of what was graded, its notes and its arrival
+    in_gradebook: set[str]  # students graded before this run
+    version: str  # the lab's source and the settings: with a notebook's digest, what decides "unchanged"
+
+    def key(self, nb) -> str:
+        """What a student's notebook is graded as: the same key next time means nothing to do."""
+        return f"{_digest(nb)}/{self.version}"
+
+    def kept(self, student: str) -> str:
+        """What a note adds when a student's earlier grade stands."""
+        return " (se conserva su calificación anterior)" if student in self.in_gradebook else ""
+
+    def save_state(self) -> None:
+        _write_state(self.workdir / "estado.json", self.state)
+
+
+def _check_can_grade(lab: str, sandboxed: bool, cluster: str | None, log) -> None:
+    """Refuse now, before any work, what would stop the run later: no lab, no sandbox, no cluster."""
     check_lab(lab)
     if not lab_notebook("source", lab).exists():
         raise Missing(f"No existe el enunciado de {lab} ({lab_notebook('source', lab)}).")
-    workdir = Path(workdir).resolve()
     if sandboxed:
         sandbox.require()
         if not cluster and (note := sandbox.shares_note()):  # per-process limits only: said once, not an error
@@ -759,103 +825,110 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         from .cluster import connect
 
         connect(cluster).close()
-    settings = Settings(jobs or os.cpu_count() or 1, cell_timeout, notebook_timeout, memory_gb, sandboxed,
-                        sandbox.data_folder() if sandboxed else None)
+
+
+def receive(submissions: Path, workdir: Path, pattern: str | None) -> list:
+    """Stage 1, intake: every file of the folder or zip, with whose it is (``collect.Submission``, by name)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    folder, refused = collecting.unpack(Path(submissions), workdir / "_recibido")
-    files = sorted(collecting.collect(folder, pattern, zipped=folder != Path(submissions)) + refused,
-                   key=lambda f: f.name)
+    folder, refused = collecting.unpack(submissions, workdir / "_recibido")
+    files = sorted(collecting.collect(folder, pattern, zipped=folder != submissions) + refused, key=lambda f: f.name)
     if not any(f.name.lower().endswith(".ipynb") for f in files):
         raise Missing(f"No hay cuadernos (.ipynb) en {submissions}.")
-    if sandboxed:
-        sandbox.prepare_data(settings.data)
-    # The run's grading workers start now, and get ready while the template is built and files repaired.
-    notebooks = sum(1 for f in files if f.name.lower().endswith(".ipynb"))
-    logs = workdir / "_trabajadores"
-    with nullcontext() if cluster else start_workers(min(settings.jobs, notebooks), logs, settings) as workers:
-        template = prepare_template(lab, workdir, settings, log, workers)
-        prepare_course(lab, workdir, template, log)
-        if due_date is not None:
-            set_due_date(lab, workdir, due_date)
-        state_path = workdir / "estado.json"
-        state = json.loads(state_path.read_text()) if state_path.exists() else {}
-        release = read_notebook(lab_notebook("release", lab))
-        others = _other_labs(lab)
-        in_gradebook = {g.student for g in read_grades(lab, workdir)}
+    return files
 
-        queue = {}
-        for f in files:
-            if f.status is not Status.PENDING:
+
+def _read_state(workdir: Path) -> dict:
+    path = workdir / "estado.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def take_in(run: Run, files: list) -> dict:
+    """Stage 2, repair: each pending file read, repaired and kept in ``entregas/``; a notebook graded before
+    exactly as it is now keeps its grades (``Status.UNCHANGED``). Returns the queue: student -> (file, notebook)."""
+    release = read_notebook(lab_notebook("release", run.lab))
+    others = _other_labs(run.lab)
+    queue = {}
+    for f in files:
+        if f.status is not Status.PENDING:
+            continue
+        try:  # one file never stops the class: whatever fails here fails this student alone
+            nb = _repair_one(run.lab, run.workdir, f, release, others, run.kept(f.student))
+            if nb is None:
                 continue
-            kept = " (se conserva su calificación anterior)" if f.student in in_gradebook else ""
-            try:  # one file never stops the class: whatever fails here fails this student alone
-                nb = _take_in(lab, workdir, f, release, others, kept)
-                if nb is None:
-                    continue
-                key = f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}"
-                if state.get(f.student, {}).get("clave") == key and f.student in in_gradebook:
-                    f.status = Status.UNCHANGED
-                    f.notes = [Note.from_record(n) for n in state[f.student]["notas"]] if "notas" in state[f.student] \
-                        else f.notes
-                    state[f.student].update(arrival(f))
-                    continue
-                queue[f.student] = (f, nb)
-            except Exception as e:
-                _give_up(f, "al recibirlo o repararlo", e, kept)
-
-        if queue:
-            log(f"Calificando {len(queue)} entregas de {lab} "
-                + (f"en los trabajadores del clúster {cluster}" if cluster else f"con {settings.jobs} procesos en paralelo")
-                + (", cada una aislada..." if sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
-        scratch = workdir / "_trabajo"
-        secret = hidden_lines(lab)
-        students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
-        settled = set()
-        try:
-            for sid, outcome in _graded(lab, students, template, scratch, settings, cluster, workers):  # merged one by one, here
-                settled.add(sid)
-                f, nb = queue[sid]
-                kept = " (se conserva su calificación anterior)" if sid in in_gradebook else ""
-                try:  # feedback, merge and state: a failure fails this student alone
-                    _settle(lab, workdir, f, nb, outcome, secret, sid in in_gradebook)
-                    if f.status is Status.GRADED:
-                        state[sid] = {"clave": f"{_digest(nb)}/{fingerprint(lab)}/{settings.key()}", "archivo": f.name,
-                                      "notas": [n.record() for n in f.notes], "revisar": f.review, **arrival(f)}
-                        _write_state(state_path, state)
-                except Exception as e:
-                    _give_up(f, "al registrar su calificación (retroalimentación, libro de notas)", e, kept)
-                    if outcome.root:
-                        shutil.rmtree(outcome.root, ignore_errors=True)
-        except Exception as e:  # the run's grading itself broke down: who was not graded yet is said so
-            for sid in sorted(queue.keys() - settled):
-                _give_up(queue[sid][0], "de la tanda, antes de calificarlo", e,
-                         " (se conserva su calificación anterior)" if sid in in_gradebook else "")
-        _write_state(state_path, state)
-
-        grades = {g.student: g for g in read_grades(lab, workdir)}
-        for sid, g in grades.items():
-            g.file = state.get(sid, {}).get("archivo", "")
-            g.notes = [Note.from_record(n) for n in state.get(sid, {}).get("notas", [])]
-            g.review = state.get(sid, {}).get("revisar", "")
-            g.status = Status.GRADED
-        top = next(iter(grades.values())).max_score if grades else 0
-        for f in files:
-            if f.student and f.student in grades:
-                if f.status in (Status.GRADED, Status.UNCHANGED):
-                    grades[f.student].status = f.status
-                elif f.status is not Status.IGNORED:
-                    grades[f.student].last_file = f.status
-            elif f.student and f.status is not Status.IGNORED and f.student not in grades:
-                grades[f.student] = Grade(f.student, lab, None, top, 0, 0, f.status, f.name, f.notes)
-        result = ClassResult(lab, workdir, [grades[s] for s in sorted(grades)], files,
-                             write_csv([grades[s] for s in sorted(grades)], workdir / f"notas_{lab}.csv"),
-                             workdir / f"informe_{lab}.txt", graded_now=len(queue))
-        result.seconds = time.perf_counter() - start
-        result.report.write_text(result.problems() + "\n", errors="backslashreplace")
-        return result
+            before = run.state.get(f.student, {})
+            if before.get("clave") == run.key(nb) and f.student in run.in_gradebook:
+                f.status = Status.UNCHANGED
+                f.notes = [Note.from_record(n) for n in before["notas"]] if "notas" in before else f.notes
+                before.update(arrival(f))
+                continue
+            queue[f.student] = (f, nb)
+        except Exception as e:
+            _give_up(f, "al recibirlo o repararlo", e, run.kept(f.student))
+    return queue
 
 
-def _take_in(lab: str, workdir: Path, f, release, others: dict, kept: str):
+def grade_and_settle(run: Run, queue: dict, template: Path, cluster: str | None, workers, log) -> None:
+    """Stage 3, grade: each queued student graded in isolation, then settled here one by one (feedback, merge into
+    the gradebook, state); whatever fails, fails that student alone."""
+    if queue:
+        log(f"Calificando {len(queue)} entregas de {run.lab} "
+            + (f"en los trabajadores del clúster {cluster}" if cluster
+               else f"con {run.settings.jobs} procesos en paralelo")
+            + (", cada una aislada..." if run.settings.sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
+    secret = hidden_lines(run.lab)
+    students = [(sid, nb) for sid, (_, nb) in sorted(queue.items())]
+    settled = set()
+    try:
+        for sid, outcome in _graded(run.lab, students, template, run.workdir / "_trabajo", run.settings, cluster,
+                                    workers):
+            settled.add(sid)
+            _settle_one(run, *queue[sid], outcome, secret)
+    except Exception as e:  # the run's grading itself broke down: who was not graded yet is said so
+        for sid in sorted(queue.keys() - settled):
+            _give_up(queue[sid][0], "de la tanda, antes de calificarlo", e, run.kept(sid))
+    run.save_state()
+
+
+def _settle_one(run: Run, f, nb, outcome: Outcome, secret: set[str]) -> None:
+    """One graded student's feedback, merge and state; a failure here fails this student alone."""
+    try:
+        _settle(run.lab, run.workdir, f, nb, outcome, secret, f.student in run.in_gradebook)
+        if f.status is Status.GRADED:
+            run.state[f.student] = {"clave": run.key(nb), "archivo": f.name, "notas": [n.record() for n in f.notes],
+                                    "revisar": f.review, **arrival(f)}
+            run.save_state()
+    except Exception as e:
+        _give_up(f, "al registrar su calificación (retroalimentación, libro de notas)", e, run.kept(f.student))
+        if outcome.root:
+            shutil.rmtree(outcome.root, ignore_errors=True)
+
+
+def write_results(run: Run, files: list, graded_now: int, seconds: float) -> ClassResult:
+    """Stage 4, write: every student's row (from the gradebook, with this run's statuses) in the CSV, and the
+    report of every file."""
+    grades = {g.student: g for g in read_grades(run.lab, run.workdir)}
+    for sid, g in grades.items():
+        g.file = run.state.get(sid, {}).get("archivo", "")
+        g.notes = [Note.from_record(n) for n in run.state.get(sid, {}).get("notas", [])]
+        g.review = run.state.get(sid, {}).get("revisar", "")
+        g.status = Status.GRADED
+    top = next(iter(grades.values())).max_score if grades else 0
+    for f in files:
+        if f.student and f.student in grades:
+            if f.status in (Status.GRADED, Status.UNCHANGED):
+                grades[f.student].status = f.status
+            elif f.status is not Status.IGNORED:
+                grades[f.student].last_file = f.status
+        elif f.student and f.status is not Status.IGNORED and f.student not in grades:
+            grades[f.student] = Grade(f.student, run.lab, None, top, 0, 0, f.status, f.name, f.notes)
+    rows = [grades[s] for s in sorted(grades)]
+    result = ClassResult(run.lab, run.workdir, rows, files, write_csv(rows, run.workdir / f"notas_{run.lab}.csv"),
+                         run.workdir / f"informe_{run.lab}.txt", seconds, graded_now)
+    result.report.write_text(result.problems() + "\n", errors="backslashreplace")
+    return result
+
+
+def _repair_one(lab: str, workdir: Path, f, release, others: dict, kept: str):
     """Read and repair one pending file and keep its original in ``entregas/<id>/``; return the repaired
     notebook, or None when it cannot be graded (``f``'s status and notes say why)."""
     if f.path.stat().st_size == 0:

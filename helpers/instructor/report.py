@@ -74,12 +74,22 @@ def failure_messages(executed) -> dict[str, list[str]]:
     return found
 
 
-def _final_scores(lab: str, workdir: Path) -> list[float]:
+def _exported(lab: str, workdir: Path) -> list[dict]:
+    """The rows of ``course export``'s final grades, or none before the first export."""
     path = workdir / "exportar" / f"notas_finales_{lab}.csv"
     if not path.exists():
         return []
     with open(path, encoding="utf-8") as f:
-        return [float(r["nota_final"]) for r in csv.DictReader(f) if r.get("nota_final")]
+        return list(csv.DictReader(f))
+
+
+def _final_scores(lab: str, workdir: Path) -> list[float]:
+    return [float(r["nota_final"]) for r in _exported(lab, workdir) if r.get("nota_final")]
+
+
+def _exported_lateness(lab: str, workdir: Path) -> dict[str, float]:
+    """Hours late by the export's submission times (a platform's own, where it gave them): student -> hours."""
+    return {r["estudiante"]: float(r["retraso_horas"]) for r in _exported(lab, workdir) if r.get("retraso_horas")}
 
 
 def _review_list(lab: str, workdir: Path) -> str:
@@ -130,18 +140,10 @@ def write_report(lab: str, workdir: Path) -> Path:
     workdir = Path(workdir)
     if not (workdir / "gradebook.db").exists():
         raise Missing(f"No hay calificaciones de {lab} en {workdir}: califica antes con course grade")
-    state_path = workdir / "estado.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
     grades = read_grades(lab, workdir)
     scores, late = _cells(lab, workdir)
+    late.update(_exported_lateness(lab, workdir))  # the platform's submission times, once exported
     titles = exercises.titles(read_notebook(lab_notebook("release", lab)))
-    messages = {}
-    for g in grades:
-        executed = lab_notebook(f"autograded/{g.student}", lab, workdir)
-        if executed.exists():
-            for gid, texts in failure_messages(_load(executed)).items():
-                messages.setdefault(gid, Counter()).update(texts)
-
     parts = [f"<h1>Informe de la clase: {escape(lab)}</h1>", f"<p>{len(grades)} estudiantes calificados.</p>",
              "<h2>Conviene revisar</h2>", _review_list(lab, workdir), "<h2>Puntuaciones</h2>"]
     top = grades[0].max_score if grades else 0
@@ -149,9 +151,27 @@ def write_report(lab: str, workdir: Path) -> Path:
     finals = _final_scores(lab, workdir)
     if finals:
         parts.append(_histogram(finals, max(max(finals), top), "Notas finales (exportadas)"))
+    parts += _tests_section(lab, workdir, grades, scores, titles)
+    parts += _students_section(lab, workdir, grades, late)
+    parts += _copies_section(lab, workdir, titles)
+    page = (f'<!DOCTYPE html><html lang="es"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Informe de {escape(lab)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    path = workdir / f"informe_{lab}.html"
+    path.write_text(page, encoding="utf-8")
+    return path
 
-    parts += ["<h2>Cada prueba</h2>", '<div class="scroll"><table><tr><th>prueba</th><th>ejercicio</th>'
-              "<th>superada</th><th>a medias</th><th>fallida</th><th>fallos más frecuentes</th></tr>"]
+
+def _tests_section(lab: str, workdir: Path, grades, scores: dict, titles: dict) -> list[str]:
+    """Each test: how many passed, partly, failed, and its most frequent failure messages."""
+    messages = {}
+    for g in grades:
+        executed = lab_notebook(f"autograded/{g.student}", lab, workdir)
+        if executed.exists():
+            for gid, texts in failure_messages(_load(executed)).items():
+                messages.setdefault(gid, Counter()).update(texts)
+    parts = ["<h2>Cada prueba</h2>", '<div class="scroll"><table><tr><th>prueba</th><th>ejercicio</th>'
+             "<th>superada</th><th>a medias</th><th>fallida</th><th>fallos más frecuentes</th></tr>"]
     for gid in sorted({gid for _, gid in scores}, key=lambda gid: (list(titles).index(gid) if gid in titles else 1e9, gid)):
         got = [scores[s, gid] for s, g in scores if g == gid]
         passed = sum(1 for s, m in got if s >= m)
@@ -159,10 +179,15 @@ def write_report(lab: str, workdir: Path) -> Path:
         common = "".join(f"<li>{escape(t)} ({n})</li>" for t, n in messages.get(gid, Counter()).most_common(TOP_MESSAGES))
         parts.append(f"<tr><td>{escape(gid)}</td><td>{escape(titles.get(gid, ''))}</td><td>{passed}</td>"
                      f"<td>{len(got) - passed - failed}</td><td>{failed}</td><td><ul>{common}</ul></td></tr>")
-    parts.append("</table></div>")
+    return parts + ["</table></div>"]
 
-    parts += ["<h2>Cada estudiante</h2>", '<div class="scroll"><table><tr><th>estudiante</th><th>puntos</th>'
-              "<th>estado</th><th>revisar</th><th>retraso</th><th>retroalimentación</th></tr>"]
+
+def _students_section(lab: str, workdir: Path, grades, late: dict) -> list[str]:
+    """One row per student: points, status, what to review, lateness, and a link to their feedback."""
+    state_path = workdir / "estado.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    parts = ["<h2>Cada estudiante</h2>", '<div class="scroll"><table><tr><th>estudiante</th><th>puntos</th>'
+             "<th>estado</th><th>revisar</th><th>retraso</th><th>retroalimentación</th></tr>"]
     for g in grades:
         feedback = Path("feedback") / g.student / lab / f"{lab}.html"
         link = f'<a href="{escape(quote(feedback.as_posix()))}">ver</a>' if (workdir / feedback).exists() else ""
@@ -170,24 +195,19 @@ def write_report(lab: str, workdir: Path) -> Path:
         parts.append(f"<tr><td>{escape(g.student)}</td><td>{g.score:g} de {g.max_score:g}</td>"
                      f"<td>{escape(g.status_text)}</td><td>{escape(state.get(g.student, {}).get('revisar', ''))}</td>"
                      f"<td>{f'{hours:.1f} h' if hours > 0 else ''}</td><td>{link}</td></tr>")
-    parts.append("</table></div>")
+    return parts + ["</table></div>"]
 
+
+def _copies_section(lab: str, workdir: Path, titles: dict) -> list[str]:
+    """The answers that look copied, pair by pair with the shared fragments highlighted, and their groups."""
     matches, answers = copied_answers(lab, workdir)
-    parts += ["<h2>Respuestas que parecen copiadas</h2>",
-              "<p>Fragmentos comunes tras quitar nombres, literales, comentarios, el enunciado y la clave. "
-              "No cambia ninguna nota: compruébalo tú.</p>"]
+    parts = ["<h2>Respuestas que parecen copiadas</h2>",
+             "<p>Fragmentos comunes tras quitar nombres, literales, comentarios, el enunciado y la clave. "
+             "No cambia ninguna nota: compruébalo tú.</p>"]
     groups = similarity.clusters(matches)
     if groups:
         parts.append("<p>Grupos: " + "; ".join(escape(", ".join(g)) for g in groups) + "</p>")
     for m in matches:
         parts.append(f"<h3>{escape(titles.get(m.grade_id, m.grade_id))}: {escape(m.a)} y {escape(m.b)} "
                      f"({m.score:.0%} en común)</h3>" + _side_by_side(m, answers))
-    if not matches:
-        parts.append("<p>Ninguna.</p>")
-
-    page = (f'<!DOCTYPE html><html lang="es"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>Informe de {escape(lab)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    path = workdir / f"informe_{lab}.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return parts if matches else parts + ["<p>Ninguna.</p>"]
