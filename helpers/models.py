@@ -38,9 +38,11 @@ def pretrained_model(name: str):
     return torchvision.models.get_model(name, weights=None), weights
 
 
-def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+# Not mutated: labs forbid it with checks.forbidding, which swaps its code and so cannot ban a closure, and
+# mutmut would wrap it in one (its trampoline decorator).
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:  # pragma: no mutate
     """Return the number of parameters of ``model`` (only those with ``requires_grad`` if asked)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)  # pragma: no mutate
 
 
 def copy_weights_in_order(source: torch.nn.Module, target: torch.nn.Module) -> torch.nn.Module:
