@@ -40,13 +40,7 @@ def load_mnist(train: bool = True, transform=None, root=None) -> datasets.MNIST:
     ``full`` downloads it into the profile's data folder; ``smoke`` reads the offline digits
     stand-in with the same class. ``transform`` defaults to ``ToTensor()``.
     """
-    p, root = profile(), data_root(root)
-    transform = transform or transforms.ToTensor()
-    if p.download:
-        return _downloaded("MNIST", root,
-                           lambda: datasets.MNIST(root, train=train, transform=transform, download=True))
-    standins.mnist(root)
-    return datasets.MNIST(root, train=train, transform=transform)
+    return _split("MNIST", datasets.MNIST, standins.mnist, datasets.MNIST, train, transform, root)
 
 
 class _StandinCIFAR10(datasets.CIFAR10):
@@ -63,10 +57,15 @@ def load_cifar10(train: bool = True, transform=None, root=None) -> datasets.CIFA
     ``full`` downloads it; ``smoke`` reads the offline stand-in in the same pickled-batch format.
     ``transform`` defaults to ``ToTensor()``.
     """
+    return _split("CIFAR-10", datasets.CIFAR10, standins.cifar10, _StandinCIFAR10, train, transform, root)
+
+
+def _split(name: str, dataset, standin, standin_reader, train: bool, transform, root):
+    """One split of a torchvision ``dataset``: downloaded in ``full``; in ``smoke``, ``standin`` writes the
+    offline files and ``standin_reader`` reads them."""
     p, root = profile(), data_root(root)
     transform = transform or transforms.ToTensor()
     if p.download:
-        return _downloaded("CIFAR-10", root,
-                           lambda: datasets.CIFAR10(root, train=train, transform=transform, download=True))
-    standins.cifar10(root)
-    return _StandinCIFAR10(root, train=train, transform=transform)
+        return _downloaded(name, root, lambda: dataset(root, train=train, transform=transform, download=True))
+    standin(root)
+    return standin_reader(root, train=train, transform=transform)

@@ -17,7 +17,7 @@ from helpers.instructor import build, cli, export, grading, nbgrader_io
 from helpers.instructor.collect import Identity
 from helpers.instructor.vocabulary import Audience, Note
 from fixture_scope import shared
-from synthetic_gradebook import register_lab
+from synthetic_gradebook import add_graded, register_lab
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -50,17 +50,7 @@ def graded(tmp_path_factory):
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, DUE)
         for sid, (who, hours, written) in CLASS.items():
-            gb.add_student(sid)
-            sub = gb.add_submission(LAB, sid, timestamp=DUE + timedelta(hours=hours))
-            manual = iter(written or ())
-            for g in sub.notebooks[0].grades:
-                if g.cell.cell_type == "code":
-                    g.auto_score = g.max_score
-                elif written is not None:
-                    g.manual_score, g.needs_manual_grade = next(manual), False
-                    gb.find_comment(g.name, LAB, LAB, sid).manual_comment = f"Bien argumentado ({g.name})"
-                else:
-                    g.needs_manual_grade = True
+            add_graded(gb, LAB, sid, DUE + timedelta(hours=hours), written, lambda gid: f"Bien argumentado ({gid})")
             notes = [Note("se conservan tus notas y comentarios a mano de «x»", Audience.INSTRUCTOR),
                      Note(f"celda de {sid}: superó el tiempo máximo")]
             state[sid] = {"identidad": who.record(), "notas": [n.record() for n in notes]}

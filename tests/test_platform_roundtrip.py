@@ -22,7 +22,7 @@ from helpers.instructor import build, cli, export, grading, nbgrader_io
 from helpers.instructor.collect import Identity
 from helpers.instructor.platform_files import moodle_date, read_canvas_gradebook, read_moodle_worksheet
 from fixture_scope import shared
-from synthetic_gradebook import register_lab
+from synthetic_gradebook import add_graded, register_lab
 
 LAB = "lab1_convolutions"
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -106,16 +106,7 @@ def graded(tmp_path_factory):
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, DUE.astimezone(timezone.utc).replace(tzinfo=None))
         for sid, (who, written, late) in CLASS.items():
-            gb.add_student(sid)
-            sub = gb.add_submission(LAB, sid, timestamp=None)
-            manual = iter(written or ())
-            for g in sub.notebooks[0].grades:
-                if g.cell.cell_type == "code":
-                    g.auto_score = g.max_score
-                elif written is not None:
-                    g.manual_score, g.needs_manual_grade = next(manual), False
-                else:
-                    g.needs_manual_grade = True
+            add_graded(gb, LAB, sid, None, written)
             state[sid] = {"identidad": who.record(), "notas": [], "recibido": None, "fecha_de": None,
                           "tarde_en_plataforma": late}
         gb.db.commit()

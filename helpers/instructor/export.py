@@ -244,6 +244,7 @@ class Platforms:
                           if options.canvas_gradebook else None)
 
     def moodle_rows(self, who: Identity | None) -> list[list[str]]:
+        """The worksheet's rows a Moodle submission stands for (a group's members), none without a worksheet."""
         if self.worksheet is None or not who or who.platform != "moodle":
             return []
         return self.worksheet.rows_of(who.name, who.participant)
@@ -365,7 +366,8 @@ def export_moodle(grades: list[FinalGrade], pages: dict[str, Path], lab: str, fo
     path = folder / f"moodle_{lab}.csv"
     worksheet = platforms.worksheet
     if worksheet is None:
-        result.files.append(write_moodle_csv(grades, path, out_of, platforms.options.moodle_language))
+        result.files.append(write_moodle_csv(grades, path, out_of, platforms.options.moodle_language,
+                                             platforms.options.now))
         result.files.append(write_moodle_feedback_zip(
             [(g.identity.name, g.identity.participant, pages[g.student]) for g in grades if g.student in pages],
             lab, folder / f"retroalimentacion_moodle_{lab}.zip"))
@@ -375,7 +377,7 @@ def export_moodle(grades: list[FinalGrade], pages: dict[str, Path], lab: str, fo
         return
     updates, feedback = {}, []
     for g in grades:
-        rows = worksheet.rows_of(g.identity.name, g.identity.participant)
+        rows = platforms.moodle_rows(g.identity)
         if not rows:
             result.left_out.append(f"{g.student}: no está en la hoja de Moodle {worksheet.path.name} (¿otra tarea u "
                                    f"otro curso?); ponle la nota a mano ({g.exported(out_of)})")
@@ -450,11 +452,12 @@ def write_final_csv(grades: list[FinalGrade], path: Path, out_of: float | None) 
     return path
 
 
-def write_moodle_csv(grades: list[FinalGrade], path: Path, out_of: float | None, language: MoodleLanguage) -> Path:
+def write_moodle_csv(grades: list[FinalGrade], path: Path, out_of: float | None, language: MoodleLanguage,
+                     now: datetime | None = None) -> Path:
     """Moodle's grading worksheet: one row per participant, keyed by "Participante<id>" ("Participant <id>")."""
     s = language.value
     # newer than any grade in Moodle, with its offset (PHP's strtotime reads it): the same instant in any time zone
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     top = out_of or grades[0].max_score  # every grade of a lab has the same maximum
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)

@@ -943,7 +943,7 @@ def _repair_one(lab: str, workdir: Path, f, release, others: dict, kept: str):
         return None
     except NotANotebook as e:
         f.status = Status.UNREADABLE
-        why = "JSON roto o incompleto" if "JSON" in e.reason else e.reason.split(":")[0]
+        why = "JSON roto o incompleto" if "JSON" in e.reason else e.kind
         f.notes.append(Note(f"no es un cuaderno de Jupyter válido ({why}); no se califica{kept}"))
         return None
     f.notes += [Note(n) for n in repaired.notes]

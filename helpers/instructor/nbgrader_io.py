@@ -35,7 +35,7 @@ def read_notebook(path: Path, notes: list[Note] | None = None):
     except FileNotFoundError:
         raise Missing(f"No existe el cuaderno {path}.") from None
     except Exception as e:  # invalid JSON, not a notebook...
-        raise NotANotebook(path, f"{type(e).__name__}: {e}") from None
+        raise NotANotebook(path, f"{type(e).__name__}: {e}", type(e).__name__) from None
     if not SURROGATE_ESCAPE.search(text):  # the only way one gets in: most notebooks need no walk
         return nb
     nb, replaced = without_lone_surrogates(nb)

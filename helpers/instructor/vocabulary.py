@@ -76,11 +76,11 @@ class BadInput(CourseError, ValueError):
 
 
 class NotANotebook(BadInput):
-    """A file that is not a Jupyter notebook; ``reason`` says why in a few Spanish words."""
+    """A file that is not a Jupyter notebook; ``reason`` says why, ``kind`` names what reading it raised."""
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path, reason: str, kind: str = ""):
         super().__init__(f"{path} no es un cuaderno de Jupyter válido ({reason}).")
-        self.reason = reason
+        self.reason, self.kind = reason, kind
 
 
 class Missing(CourseError, FileNotFoundError):
