@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.instructor import build, grading, nbgrader_io  # noqa: E402
+from helpers.instructor.gradebook import gradebook_dump  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
             times[jobs] = time.perf_counter() - start
             print(f"--jobs {jobs}: {times[jobs]:.0f} s en total, {times[jobs] / args.students:.1f} s por entrega "
                   f"({result.graded_now} calificadas)", flush=True)
-        same_book = grading.gradebook_dump(args.lab, tmp / "jobs1") == grading.gradebook_dump(args.lab, tmp / f"jobs{args.jobs}")
+        same_book = gradebook_dump(args.lab, tmp / "jobs1") == gradebook_dump(args.lab, tmp / f"jobs{args.jobs}")
         same_csv = (tmp / "jobs1" / f"notas_{args.lab}.csv").read_text() == \
             (tmp / f"jobs{args.jobs}" / f"notas_{args.lab}.csv").read_text()
         print(f"{args.lab}, {args.students} entregas: en serie {times[1] / args.students:.1f} s por entrega, "

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from helpers.course import COURSE_ID, lab_notebook  # noqa: E402
 from synthetic_gradebook import register_lab  # noqa: E402
-from helpers.instructor import grading, nbgrader_io, report, similarity  # noqa: E402
+from helpers.instructor import nbgrader_io, report, similarity  # noqa: E402
+from helpers.instructor.gradebook import empty_gradebook  # noqa: E402
 
 LAB = "lab5_fer2013"
 NAMES = ("x", "y", "capa", "salida", "pesos", "z", "h", "t")
@@ -58,7 +59,7 @@ def generate(workdir: Path, students: int) -> set[tuple[str, str]]:
     from nbgrader.api import Gradebook
 
     rng = random.Random(0)
-    shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
+    shutil.copy2(empty_gradebook(), workdir / "gradebook.db")
     origin = {}  # student -> the student who wrote the answers they handed in
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, datetime(2026, 12, 1))

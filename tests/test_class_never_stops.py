@@ -13,6 +13,7 @@ import pytest
 
 from helpers.course import lab_notebook
 from helpers.instructor import build, collect, grading
+from helpers.instructor.gradebook import read_grades
 from helpers.instructor.vocabulary import Status
 
 LAB = "lab1_convolutions"
@@ -98,5 +99,5 @@ def test_a_step_that_raises_fails_its_student_alone_with_the_reason(graded):
         assert (row["estado"], row["puntos_automaticos"]) == (Status.FAILED, ""), row
         assert f.status == Status.FAILED and any("fallo inesperado" in n and words in n for n in map(str, f.notes))
         assert words in graded.report
-    assert FEEDBACK_FAILS not in {g.student for g in grading.read_grades(LAB, graded.run.workdir)}
+    assert FEEDBACK_FAILS not in {g.student for g in read_grades(LAB, graded.run.workdir)}
     assert not (graded.run.workdir / "_trabajo" / FEEDBACK_FAILS).exists()  # its scratch folder is gone too

@@ -7,6 +7,8 @@ import nbformat
 import pytest
 
 from helpers.instructor import build, cli, cluster, grading, nbgrader_io
+from helpers.instructor.gradebook import gradebook_dump
+from helpers.instructor.settings import Settings
 from helpers.instructor.vocabulary import Status
 
 LAB = "lab1_convolutions"
@@ -26,7 +28,7 @@ def test_an_unreachable_scheduler_is_a_spanish_error_before_any_work(tmp_path, c
 
 def test_a_worker_with_another_version_of_the_lab_refuses_to_grade():
     nb = build.demo_submissions(LAB)["perfecto"]
-    settings = grading.Settings(jobs=1, sandboxed=False)
+    settings = Settings(jobs=1, sandboxed=False)
     outcome, packed = cluster.grade_remotely(LAB, "ana", nbformat.writes(nb), "otra-version/limites", settings)
     assert packed == b"" and outcome.grades == {}
     assert "otra versión de lab1_convolutions" in outcome.error and "misma copia del curso" in outcome.error
@@ -49,8 +51,8 @@ def test_a_local_cluster_of_two_workers_grades_exactly_as_two_local_jobs(graded_
     local = graded_corpora.run
     assert {g.student for g in remote.grades} == students
     assert {g.status for g in remote.grades} == {Status.GRADED}
-    assert grading.gradebook_dump(LAB, remote.workdir) == [
-        row for row in grading.gradebook_dump(LAB, local.workdir) if row[0] in students]
+    assert gradebook_dump(LAB, remote.workdir) == [
+        row for row in gradebook_dump(LAB, local.workdir) if row[0] in students]
     rows = lambda run: [r for r in csv.DictReader(io.StringIO(run.csv.read_text())) if r["estudiante"] in students]  # noqa: E731
     assert rows(remote) == rows(local)
     for g in remote.grades:  # feedback written from the files the workers sent back

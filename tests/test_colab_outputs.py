@@ -119,7 +119,7 @@ def test_the_grader_and_the_student_see_the_colab_figure_and_nothing_runs(tmp_pa
     """Lab 1 graded for a student whose Colab run left a figure and a hostile output in a cell that
     written answer q_parameters discusses: formgrader's view and the feedback page show the figure,
     labelled, and run nothing of the student's."""
-    from helpers.instructor import grading
+    from helpers.instructor.feedback import write_feedback
 
     release = read_notebook(lab_notebook("release", LAB))
     source = read_notebook(lab_notebook("source", LAB))
@@ -132,7 +132,7 @@ def test_the_grader_and_the_student_see_the_colab_figure_and_nothing_runs(tmp_pa
     nbformat.write(colab_outputs.beside_answers(release, submitted, source), path)
     inert.make_file_inert(path, release)
     pages = [formgrade_page(path, tmp_path / "formgrader.html"),
-             grading.write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", set())]
+             write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", set())]
     for page in pages:
         html = page.read_text()
         assert html.count("Tus salidas en Colab para la pregunta siguiente") == 1

@@ -1,12 +1,10 @@
 """RobustExecute on its own: tiny notebooks run by nbgrader's Execute in a plain local kernel (no sandbox)."""
-import json
-
-import nbformat
 import pytest
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.instructor.execute import REASONS, RobustExecute, disabled_cell_source
+from helpers.instructor.tamper import FINDINGS, INCIDENTS
 
 
 def notebook(*sources):
@@ -19,10 +17,9 @@ def notebook(*sources):
 
 
 def run(nb, tmp_path, **config):
-    incidents = tmp_path / "incidencias.json"
-    pre = RobustExecute(incident_file=str(incidents), timeout=60, **config)
+    pre = RobustExecute(timeout=60, **config)
     out, _ = pre.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
-    return out, json.loads(incidents.read_text())
+    return out, out.metadata[FINDINGS][INCIDENTS]
 
 
 def text(cell):
@@ -54,9 +51,10 @@ def test_cells_that_kill_the_kernel_or_exhaust_memory_are_disabled_and_the_rest_
 
 @pytest.mark.slow  # a real kernel, end to end
 def test_gives_up_after_max_disabled_cells(tmp_path):
+    nb = notebook("a = 1", "import os\nos._exit(1)")
     with pytest.raises(DeadKernelError):
-        run(notebook("a = 1", "import os\nos._exit(1)"), tmp_path, max_disabled=0)
-    assert not (tmp_path / "incidencias.json").exists()
+        run(nb, tmp_path, max_disabled=0)
+    assert FINDINGS not in nb.metadata
 
 
 @pytest.mark.slow  # a real kernel, end to end

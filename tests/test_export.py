@@ -13,7 +13,8 @@ import pytest
 from nbgrader.plugins import LateSubmissionPlugin
 
 from helpers.course import COURSE_ID, lab_notebook
-from helpers.instructor import build, cli, export, grading, nbgrader_io
+from helpers.instructor import cli, export, nbgrader_io
+from helpers.instructor.gradebook import empty_gradebook
 from helpers.instructor.collect import Identity
 from helpers.instructor.vocabulary import Audience, Note
 from fixture_scope import shared
@@ -46,7 +47,7 @@ def graded(tmp_path_factory):
     workdir.mkdir()
     (workdir / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
     state = {}
-    shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
+    shutil.copy2(empty_gradebook(), workdir / "gradebook.db")
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, DUE)
         for sid, (who, hours, written) in CLASS.items():
@@ -302,7 +303,7 @@ def test_export_without_grading_or_with_a_bad_scale_says_what_to_do(tmp_path, ca
     assert "--out-of debe ser" in capsys.readouterr().err
     from nbgrader.api import Gradebook
 
-    shutil.copy2(grading.empty_gradebook(), tmp_path / LAB / "gradebook.db")
+    shutil.copy2(empty_gradebook(), tmp_path / LAB / "gradebook.db")
     with Gradebook(f"sqlite:///{tmp_path / LAB / 'gradebook.db'}", COURSE_ID) as gb:
         gb.add_assignment(LAB)  # generated, nobody graded yet
     assert cli.main(["export", LAB, "--workdir", str(tmp_path)]) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from helpers.course import existing_labs, lab_notebook
 from helpers.instructor import build, grading, nbgrader_io
+from helpers.instructor.gradebook import gradebook_dump
 from lab_submissions import SUBMISSIONS, graded_cell_points, notebook
 
 
@@ -71,7 +72,7 @@ def test_correct_submissions_get_full_marks_and_a_mistake_costs_its_points(lab, 
     assert not any(g.review for g in (perfect, blank, half, *grades.values()))  # honest work is never flagged
     points = graded_cell_points(lab)
     cells = {}  # (student, test cell) -> autograded score
-    for student, _, cell, score, *_ in grading.gradebook_dump(lab, tmp_path / "curso"):
+    for student, _, cell, score, *_ in gradebook_dump(lab, tmp_path / "curso"):
         if cell in points:
             cells[student, cell] = score
     assert set(grades) == set(SUBMISSIONS[lab])

@@ -11,6 +11,8 @@ import nbformat
 import pytest
 
 from helpers.instructor import build, collect, exercises, grading, nbgrader_io
+from helpers.instructor.feedback import feedback_notebook, hidden_lines, write_feedback
+from helpers.instructor.gradebook import gradebook_dump, read_grades
 from helpers.course import lab_notebook
 from helpers.instructor.repair import NotThisLab, repair
 from helpers.instructor.vocabulary import Status
@@ -188,7 +190,7 @@ def test_damaged_file_ends_as_expected(graded_corpora, name):
 @pytest.mark.slow
 def test_unreadable_files_are_never_a_silent_zero(graded_corpora):
     run = graded_corpora.run
-    book = {g.student for g in grading.read_grades(LAB, run.workdir)}
+    book = {g.student for g in read_grades(LAB, run.workdir)}
     assert {"corrupto", "vacio", "otro_lab"}.isdisjoint(book)
     assert {r["estudiante"] for r in _csv(run.csv)} >= {"corrupto", "vacio", "otro_lab"}
     feedback = (run.workdir / "feedback" / "sin_prueba" / LAB / f"{LAB}.html").read_text()
@@ -222,8 +224,8 @@ def test_parallel_equals_serial(graded_corpora, tmp_path):
         shutil.copy2(graded_corpora.submissions / f"{name}.ipynb", few / f"{name}.ipynb")
     serial = grading.grade_class(LAB, few, tmp_path / "serie", jobs=1, cell_timeout=45, log=lambda *_: None)
     run = graded_corpora.run
-    assert grading.gradebook_dump(LAB, serial.workdir) == [
-        row for row in grading.gradebook_dump(LAB, run.workdir) if row[0] in students]
+    assert gradebook_dump(LAB, serial.workdir) == [
+        row for row in gradebook_dump(LAB, run.workdir) if row[0] in students]
     assert _csv(serial.csv) == [r for r in _csv(run.csv) if r["estudiante"] in students]
 
 
@@ -233,10 +235,10 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     shutil.copytree(graded_corpora.run.workdir, workdir)
     shutil.copytree(graded_corpora.submissions, submissions)
     options = dict(jobs=2, cell_timeout=45, log=lambda *_: None)
-    before = grading.gradebook_dump(LAB, workdir)
+    before = gradebook_dump(LAB, workdir)
     again = grading.grade_class(LAB, submissions, workdir, **options)
     assert again.graded_now == 0
-    assert grading.gradebook_dump(LAB, workdir) == before
+    assert gradebook_dump(LAB, workdir) == before
     unchanged = lambda rows: [{k: v for k, v in r.items() if k != "estado"} for r in rows]  # noqa: E731
     assert unchanged(_csv(again.csv)) == unchanged(_csv(graded_corpora.run.csv))
     assert {r["estado"] for r in _csv(again.csv) if r["puntos_automaticos"]} == {Status.UNCHANGED}
@@ -255,7 +257,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
         gb.db.commit()
     assert {r["estudiante"]: r for r in _csv(grading.grade_class(LAB, submissions, workdir, **options).csv)}[
         "desordenado"]["puntos_respuestas_escritas"] == "5"
-    before = grading.gradebook_dump(LAB, workdir)
+    before = gradebook_dump(LAB, workdir)
     # ...then desordenado resubmits with the second answer changed, and perfecto resubmits blank
     nb = nbgrader_io.read_notebook(submissions / "desordenado.ipynb")
     next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == written[1]).source += " Y algo más."
@@ -264,7 +266,7 @@ def test_same_folder_again_changes_nothing_and_a_resubmission_only_its_student(g
     (submissions / "duplicadas.ipynb").unlink()
     resub = grading.grade_class(LAB, submissions, workdir, **options)
     assert resub.graded_now == 2
-    after = grading.gradebook_dump(LAB, workdir)
+    after = gradebook_dump(LAB, workdir)
     changed = {"perfecto", "desordenado"}
     assert [r for r in after if r[0] not in changed] == [r for r in before if r[0] not in changed]
     rows = {r["estudiante"]: r for r in _csv(resub.csv)}
@@ -298,7 +300,7 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
     monkeypatch.setattr(grading, "autograde_isolated", real)
-    assert {g.student for g in grading.read_grades(LAB, tmp_path / "curso")} == {"ana"}
+    assert {g.student for g in read_grades(LAB, tmp_path / "curso")} == {"ana"}
     resumed = grading.grade_class(LAB, submissions, tmp_path / "curso", jobs=1, log=lambda *_: None)
     assert resumed.graded_now == 1
     assert {f.name: f.status for f in resumed.files} == {"ana.ipynb": Status.UNCHANGED, "luis.ipynb": Status.GRADED}
@@ -307,7 +309,7 @@ def test_an_interrupted_run_keeps_what_it_graded(tmp_path, monkeypatch):
 def test_feedback_shows_test_messages_never_hidden_source():
     release = nbgrader_io.read_notebook(lab_notebook("release", LAB))
     executed = copy.deepcopy(nbgrader_io.read_notebook(lab_notebook("source", LAB)))  # hidden tests in place
-    secret = grading.hidden_lines(LAB)
+    secret = hidden_lines(LAB)
     assert secret
     leaked = sorted(secret)[0]
     test = next(c for c in executed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_layer")
@@ -315,7 +317,7 @@ def test_feedback_shows_test_messages_never_hidden_source():
                                            traceback=[f"----> 5 {leaked}", "AssertionError: conv sobre otra entrada"])]
     student = next(c for c in executed.cells if c.cell_type == "code" and not c.metadata.get("nbgrader"))
     student.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"robado:\n{leaked}\nfin\n")]
-    shown = grading.feedback_notebook(executed, release, secret)
+    shown = feedback_notebook(executed, release, secret)
     text = nbformat.writes(shown)
     assert leaked not in text and "### BEGIN HIDDEN TESTS" not in text
     shown_test = next(c for c in shown.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_layer")
@@ -325,7 +327,7 @@ def test_feedback_shows_test_messages_never_hidden_source():
 
 def _hidden_text_in(text: str, secret: set[str]) -> list[str]:
     """Hidden lines found in ``text``: as they are, HTML-escaped, reversed, or in base64 or hex (each run
-    decoded, lines joined), independent of ``grading.reveals``."""
+    decoded, lines joined), independent of ``feedback.reveals``."""
     import base64
     import binascii
     import html
@@ -373,12 +375,12 @@ def _history_thief(release, secret):
 
 
 def test_feedback_shows_no_output_after_the_first_test_and_no_hidden_test_in_any_encoding(release, tmp_path):
-    secret = grading.hidden_lines(LAB)
+    secret = hidden_lines(LAB)
     executed = _history_thief(release, secret)
     assert _hidden_text_in(nbformat.writes(executed), secret)  # the checker does find them when they are there
     path = tmp_path / f"{LAB}.ipynb"
     nbformat.write(executed, path)
-    page = grading.write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", secret)
+    page = write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", secret)
     html = page.read_text()
     assert _hidden_text_in(html, secret) == []
     assert "mi salida antes de las pruebas" in html  # outputs from before the first test are shown
@@ -389,8 +391,8 @@ def test_feedback_shows_no_output_after_the_first_test_and_no_hidden_test_in_any
 
 
 def test_feedback_test_cells_show_released_source_and_verdict_only(release):
-    executed = _history_thief(release, grading.hidden_lines(LAB))
-    shown = grading.feedback_notebook(executed, release, grading.hidden_lines(LAB))
+    executed = _history_thief(release, hidden_lines(LAB))
+    shown = feedback_notebook(executed, release, hidden_lines(LAB))
     released = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells if c.metadata.get("nbgrader")}
     first = next(i for i, c in enumerate(shown.cells) if c.metadata.get("nbgrader", {}).get("grade")
                  and c.cell_type == "code")
@@ -428,7 +430,7 @@ def test_a_history_thief_graded_for_real_leaves_no_hidden_test_and_no_script(tmp
     nbgrader_io.write_notebook(nb, tmp_path / "entregas" / "ladron.ipynb")
     run = grading.grade_class(LAB, tmp_path / "entregas", tmp_path / "curso", jobs=1, log=lambda *_: None)
     assert run.graded_now == 1
-    secret = grading.hidden_lines(LAB)
+    secret = hidden_lines(LAB)
     feedback = (run.workdir / "feedback" / "ladron" / LAB / f"{LAB}.html").read_text()
     autograded = (run.workdir / "autograded" / "ladron" / LAB / f"{LAB}.ipynb").read_text()
     assert _hidden_text_in(feedback, secret) == []
@@ -449,6 +451,6 @@ def test_feedback_shows_an_unfinished_answers_error_without_its_traceback(releas
                    "NotImplementedError: Ejercicio 1.1 sin completar"])]
     path = tmp_path / f"{LAB}.ipynb"
     nbformat.write(executed, path)
-    html = grading.write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", set()).read_text()
+    html = write_feedback(LAB, "ana", path, {}, [], tmp_path / "feedback.html", set()).read_text()
     assert "NotImplementedError: Ejercicio 1.1 sin completar" in html
     assert "most recent call last" not in html and "Cell In[5]" not in html

@@ -9,6 +9,9 @@ import pytest
 
 from helpers.course import ROOT
 from helpers.instructor import grading
+from helpers.instructor.feedback import hidden_lines
+from helpers.instructor.gradebook import read_grades
+from helpers.instructor.isolated import verified_template
 from helpers.instructor.vocabulary import Status
 from conftest import CORPUS_LAB, SECRET_ENV
 import hostile_corpus
@@ -53,13 +56,13 @@ def test_classmates_and_received_files_are_untouched(graded_corpora):
     for f in graded:  # each student's copy is still exactly what they sent
         kept = workdir / "entregas" / f.student / f"{CORPUS_LAB}.ipynb"
         assert kept.read_bytes() == graded_corpora.received[Path(f.name)], f.name
-    students = {g.student for g in grading.read_grades(CORPUS_LAB, workdir)}
+    students = {g.student for g in read_grades(CORPUS_LAB, workdir)}
     assert hostile_corpus.MARK not in students and "perfecto" in students
 
 
 def test_the_grader_and_the_instructors_files_are_untouched(graded_corpora):
     workdir = graded_corpora.run.workdir
-    assert grading.verified_template(workdir / "_plantilla") is not None
+    assert verified_template(workdir / "_plantilla") is not None
     assert hostile_corpus.MARK not in (workdir / "_plantilla" / "nbgrader_config.py").read_text()
     assert hostile_corpus.MARK not in (ROOT / "helpers" / "checks.py").read_text()
     import torch
@@ -82,7 +85,7 @@ def test_nothing_secret_reaches_a_students_outputs(graded_corpora, case):
     workdir = graded_corpora.run.workdir
     executed = (workdir / "autograded" / case / CORPUS_LAB / f"{CORPUS_LAB}.ipynb").read_text()
     feedback = (workdir / "feedback" / case / CORPUS_LAB / f"{CORPUS_LAB}.html").read_text()
-    hidden = grading.hidden_lines(CORPUS_LAB)
+    hidden = hidden_lines(CORPUS_LAB)
     for text in (executed, feedback):
         assert SECRET_ENV[1] not in text
         assert "/entregas/" not in text and "autograded/" not in text  # no classmate's notebook was found

@@ -14,7 +14,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from helpers.course import lab_notebook
-from helpers.instructor import grading, inert, nbgrader_io
+from helpers.instructor import inert, nbgrader_io
+from helpers.instructor.feedback import write_feedback
 
 LAB = "lab1_convolutions"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -217,7 +218,7 @@ def test_the_feedback_page_runs_nothing_of_the_student(release, tmp_path):
     executed = tmp_path / f"{LAB}.ipynb"
     nbformat.write(hostile_notebook(release), executed)
     notes = [f'celda «<img src="nada.png" onerror="{script("note")}">»: reparada']  # names the student chose
-    page = grading.write_feedback(LAB, "ana", executed, {}, notes, tmp_path / "feedback.html")
+    page = write_feedback(LAB, "ana", executed, {}, notes, tmp_path / "feedback.html")
     assert fired(page) == set()
     html = page.read_text()
     assert "Mi respuesta" in html and "&lt;IPython.core.display.HTML object&gt;" in html

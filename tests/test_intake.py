@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers.instructor import collect, grading
+from helpers.instructor import collect
+from helpers.instructor.records import ClassResult
 from helpers.instructor.vocabulary import Status
 
 
@@ -207,7 +208,7 @@ def test_two_spellings_of_one_student_in_a_folder_are_reported(tmp_path):
     assert (later.status, earlier.status) == (Status.PENDING, Status.IGNORED)  # the most recent file, by date
     assert "«Ana García», «ana_garcia»" in later.doubt and later.doubt == earlier.doubt
     assert files["maria_lopez-1.ipynb"].status == Status.PENDING and not files["maria_lopez-1.ipynb"].doubt
-    report = grading.ClassResult("lab1_convolutions", tmp_path, [], sorted(files.values(), key=lambda f: f.name),
+    report = ClassResult("lab1_convolutions", tmp_path, [], sorted(files.values(), key=lambda f: f.name),
                                  tmp_path / "n.csv", tmp_path / "i.txt").problems()
     doubts = report.split("Casos dudosos")[1].split("\n\n")[0]
     assert "«Ana García», «ana_garcia»" in doubts and "maria_lopez" not in doubts

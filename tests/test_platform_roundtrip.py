@@ -19,6 +19,7 @@ import pytest
 
 from helpers.course import COURSE_ID, ROOT, lab_notebook
 from helpers.instructor import build, cli, export, grading, nbgrader_io
+from helpers.instructor.gradebook import empty_gradebook
 from helpers.instructor.collect import Identity
 from helpers.instructor.platform_files import moodle_date, read_canvas_gradebook, read_moodle_worksheet
 from fixture_scope import shared
@@ -101,7 +102,7 @@ def graded(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("roundtrip") / LAB
     workdir.mkdir()
     (workdir / "nbgrader_config.py").write_text('c = get_config()\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
+    shutil.copy2(empty_gradebook(), workdir / "gradebook.db")
     state = {}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, DUE.astimezone(timezone.utc).replace(tzinfo=None))

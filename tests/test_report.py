@@ -13,7 +13,9 @@ import nbformat
 import pytest
 
 from helpers.course import COURSE_ID, lab_notebook
-from helpers.instructor import cli, grading, nbgrader_io, report
+from helpers.instructor import cli, nbgrader_io, report
+from helpers.instructor.gradebook import empty_gradebook, read_grades
+from helpers.instructor.records import write_csv
 from synthetic_gradebook import register_lab
 from test_inert import IMAGE_PROBE, fired, needs_chromium
 from test_similarity import COPY, ORIGINAL
@@ -34,7 +36,7 @@ def graded(tmp_path):
 
     workdir = tmp_path / LAB
     workdir.mkdir()
-    shutil.copy2(grading.empty_gradebook(), workdir / "gradebook.db")
+    shutil.copy2(empty_gradebook(), workdir / "gradebook.db")
     state = {}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
         register_lab(gb, LAB, DUE)
@@ -84,7 +86,7 @@ def test_the_numbers_match_the_grades_and_the_csv(graded, capsys):
     assert f"informe_{LAB}.html" in capsys.readouterr().out
     page = (graded / f"informe_{LAB}.html").read_text()
 
-    csv_path = grading.write_csv(grading.read_grades(LAB, graded), graded / f"notas_{LAB}.csv")
+    csv_path = write_csv(read_grades(LAB, graded), graded / f"notas_{LAB}.csv")
     students = _rows(page, r"[a-z]+")
     with open(csv_path, encoding="utf-8") as f:
         expected = {r["estudiante"]: f"{r['puntos_automaticos']} de {r['maximo_automatico']}" for r in csv.DictReader(f)}

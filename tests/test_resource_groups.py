@@ -198,11 +198,10 @@ def test_course_grade_says_once_when_kernels_have_only_per_process_limits(tmp_pa
 @pytest.mark.slow  # a sealed kernel, end to end
 @needs_cgroups
 def test_the_grader_disables_the_cell_over_the_students_memory_and_runs_the_rest(tmp_path):
-    import json
-
     from traitlets.config import Config
 
     from helpers.instructor.execute import RobustExecute
+    from helpers.instructor.tamper import FINDINGS, INCIDENTS
 
     sandbox.require()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in ("a = 20", FILL, "print(a + 22)")])
@@ -210,9 +209,8 @@ def test_the_grader_disables_the_cell_over_the_students_memory_and_runs_the_rest
     for i, cell in enumerate(nb.cells):
         cell.id = f"celda{i}"
     config = Config({"SandboxedKernelManager": {"memory_gb": 1.0, "data_dir": str(tmp_path)}})
-    pre = RobustExecute(config=config, kernel_manager_class=sandbox.SandboxedKernelManager, timeout=120,
-                        incident_file=str(tmp_path / "incidencias.json"))
+    pre = RobustExecute(config=config, kernel_manager_class=sandbox.SandboxedKernelManager, timeout=120)
     out, _ = pre.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
-    incidents = json.loads((tmp_path / "incidencias.json").read_text())
+    incidents = out.metadata[FINDINGS][INCIDENTS]
     assert incidents == [{"cell": "celda1", "index": 1, "reason": REASONS["DeadKernelError"]}]
     assert "".join(o.get("text", "") for o in out.cells[2].outputs) == "42\n"

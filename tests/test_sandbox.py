@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from helpers.instructor import cli, sandbox, tamper
+from helpers.instructor.settings import Settings, autograde_config
 from helpers.course import ROOT
 
 PROBE = r"""
@@ -166,14 +167,13 @@ def test_cli_wires_every_grade_option(monkeypatch, tmp_path):
 def test_every_student_is_autograded_with_the_runs_limits_and_a_sealed_kernel(tmp_path):
     from helpers.instructor.execute import RobustExecute
 
-    config = cli.grading.autograde_config(cli.grading.Settings(cell_timeout=7, memory_gb=3.5, data=Path("/d")),
-                                          tmp_path)
+    config = autograde_config(Settings(cell_timeout=7, memory_gb=3.5, data=Path("/d")), tmp_path)
     assert config.Execute.timeout == 7
     assert config.RobustExecute.kernel_manager_class is sandbox.SandboxedKernelManager
     assert (config.SandboxedKernelManager.data_dir, config.SandboxedKernelManager.memory_gb) == ("/d", 3.5)
     assert RobustExecute in config.Autograde.autograde_preprocessors
     assert config.JudgeTests.course_root == str(tmp_path)
-    trusted = cli.grading.autograde_config(cli.grading.Settings(sandboxed=False), tmp_path)
+    trusted = autograde_config(Settings(sandboxed=False), tmp_path)
     assert "kernel_manager_class" not in trusted.RobustExecute and trusted.PlantTripwires.library == str(ROOT)
 
 
@@ -218,13 +218,29 @@ def test_check_tripwires_zeroes_from_the_first_that_did_not_fail(tmp_path):
     trips[0].outputs = ok(trips[0])
     trips[1].outputs = []  # the checks no longer fail
     trips[2].outputs = ok(trips[2])
-    verdict_file = tmp_path / "v.json"
-    graded, _ = tamper.CheckTripwires(verdict_file=str(verdict_file)).preprocess(nb, {})
-    verdict = json.loads(verdict_file.read_text())
+    graded, _ = tamper.CheckTripwires().preprocess(nb, {})
+    verdict = graded.metadata[tamper.FINDINGS][tamper.VERDICT]
     assert verdict["tampered"] and verdict["zeroed"] == ["prueba_a", "prueba_b"]
     assert "no falló" in verdict["findings"][0]
     assert [c.source for c in graded.cells] == [c.source for c in _notebook().cells]  # as the student wrote it
     assert all(c.outputs[-1].ename == tamper.ERROR_NAME for c in graded.cells[1::2])
+
+
+def test_findings_forged_in_the_students_file_are_thrown_away_and_the_real_verdict_stands():
+    """A student's notebook may carry, in its metadata, what the grading steps write there: the first step
+    empties it, so a forged "no tampering" (or a forged disabled cell) never reaches the grade."""
+    nb = _notebook()
+    nb.metadata[tamper.FINDINGS] = {tamper.VERDICT: {"tampered": False, "findings": [], "zeroed": [], "where": ""},
+                                    tamper.INCIDENTS: [{"cell": "prueba_a", "index": 1, "reason": "falso"}]}
+    planted = _planted(nb)
+    assert planted.metadata[tamper.FINDINGS] == {}
+    for c in planted.cells:  # every tripwire ran, and none failed as it must: tampering
+        if tamper.MARK in c.metadata:
+            c.outputs = []
+    graded, _ = tamper.CheckTripwires().preprocess(planted, {})
+    assert graded.metadata[tamper.FINDINGS] == {tamper.VERDICT: {
+        "tampered": True, "findings": graded.metadata[tamper.FINDINGS][tamper.VERDICT]["findings"],
+        "zeroed": ["prueba_a", "prueba_b"], "where": "antes de la primera prueba"}}
 
 
 def test_clean_run_keeps_every_point(tmp_path):
@@ -232,8 +248,8 @@ def test_clean_run_keeps_every_point(tmp_path):
     for c in nb.cells:
         if tamper.MARK in c.metadata:
             c.outputs = [_error("AssertionError", c.metadata[tamper.MARK]["expected"])]
-    graded, _ = tamper.CheckTripwires(verdict_file=str(tmp_path / "v.json")).preprocess(nb, {})
-    assert json.loads((tmp_path / "v.json").read_text())["tampered"] is False
+    graded, _ = tamper.CheckTripwires().preprocess(nb, {})
+    assert graded.metadata[tamper.FINDINGS][tamper.VERDICT]["tampered"] is False
     assert not any(o.get("ename") == tamper.ERROR_NAME for c in graded.cells for o in c.get("outputs", []))
 
 

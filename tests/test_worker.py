@@ -10,7 +10,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from helpers.course import ROOT
-from helpers.instructor import grading, judge, sandbox
+from helpers.instructor import judge, sandbox
+from helpers.instructor.gradebook import empty_gradebook
+from helpers.instructor.settings import Settings
 from helpers.instructor.nbgrader_io import run_nbgrader
 from helpers.instructor.worker import Job, WorkerFailed, WorkerPool
 
@@ -34,7 +36,7 @@ def course_notebook(answer: str):
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
-SETTINGS = grading.Settings(data=sandbox.data_folder())
+SETTINGS = Settings(data=sandbox.data_folder())
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def course(tmp_path_factory):
     (root / "source" / LAB).mkdir(parents=True)
     nbformat.write(course_notebook("### BEGIN SOLUTION\nrespuesta = 42\n### END SOLUTION"),
                    root / "source" / LAB / f"{LAB}.ipynb")
-    shutil.copy2(grading.empty_gradebook(), root / "gradebook.db")
+    shutil.copy2(empty_gradebook(), root / "gradebook.db")
     assert run_nbgrader(GenerateAssignment, root, LAB)["success"]
     # What the test is judged against (see helpers.instructor.judge): it records no value, so it passes
     # when it raises nothing

@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from . import build, checkpoints, export, grading, nbgrader_io, publish, report
+from . import build, checkpoints, collect, export, grading, nbgrader_io, publish, records, report, settings
 from ..course import LABS, ROOT, existing_labs
 from .vocabulary import CourseError
 
@@ -23,7 +23,7 @@ def cmd_grade(args) -> None:
                                  pattern=args.pattern, cell_timeout=args.cell_timeout,
                                  notebook_timeout=args.notebook_timeout, memory_gb=args.memory,
                                  sandboxed=not args.no_sandbox, due_date=args.due_date, cluster=args.cluster)
-    print(grading.grade_table(result.grades))
+    print(records.grade_table(result.grades))
     print()
     print(result.problems())
     print()
@@ -68,7 +68,7 @@ def cmd_demo(args) -> None:
         all_grades += grading.grade(lab, folder, Path(args.workdir) / lab)
         print(f"{lab}: {len(versions)} entregas calificadas en {time.perf_counter() - start:.1f} s")
     print()
-    print(grading.grade_table(all_grades))
+    print(records.grade_table(all_grades))
 
 
 def cmd_publish(args) -> None:
@@ -107,13 +107,13 @@ def _grade_command(sub, workdir: str) -> None:
                    help="estudiantes calificados a la vez (por defecto, el número de núcleos)")
     p.add_argument("--pattern", default="auto",
                    help="cómo sacar el estudiante del nombre de archivo: auto (por defecto), "
-                        f"{', '.join(grading.collecting.PLATFORMS)} o una expresión regular con (?P<estudiante>...)")
-    p.add_argument("--cell-timeout", type=int, default=grading.CELL_TIMEOUT,
-                   help=f"segundos máximos por celda (por defecto {grading.CELL_TIMEOUT})")
-    p.add_argument("--notebook-timeout", type=int, default=grading.NOTEBOOK_TIMEOUT,
-                   help=f"segundos máximos por cuaderno completo (por defecto {grading.NOTEBOOK_TIMEOUT})")
-    p.add_argument("--memory", type=float, default=grading.MEMORY_GB,
-                   help=f"GiB de memoria virtual por estudiante (por defecto {grading.MEMORY_GB:g})")
+                        f"{', '.join(collect.PLATFORMS)} o una expresión regular con (?P<estudiante>...)")
+    p.add_argument("--cell-timeout", type=int, default=nbgrader_io.CELL_TIMEOUT,
+                   help=f"segundos máximos por celda (por defecto {nbgrader_io.CELL_TIMEOUT})")
+    p.add_argument("--notebook-timeout", type=int, default=settings.NOTEBOOK_TIMEOUT,
+                   help=f"segundos máximos por cuaderno completo (por defecto {settings.NOTEBOOK_TIMEOUT})")
+    p.add_argument("--memory", type=float, default=settings.MEMORY_GB,
+                   help=f"GiB de memoria virtual por estudiante (por defecto {settings.MEMORY_GB:g})")
     p.add_argument("--no-sandbox", action="store_true",
                    help="ejecuta el código de los estudiantes SIN aislarlo (solo si confías en todos: podrían "
                         "leer la clave, las entregas de otros o tus archivos); por defecto cada núcleo va aislado "

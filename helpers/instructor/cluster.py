@@ -3,7 +3,7 @@
 ``course grade LAB ENTREGAS --cluster tcp://HOST:8786`` sends each student to the workers of an
 existing Dask distributed scheduler instead of local threads. Nothing travels but values: the task
 carries the lab name, the student id, the repaired notebook (JSON text), the limits and the version
-of the lab the instructor grades; it returns the :class:`grading.Outcome` and a zip of the student's
+of the lab the instructor grades; it returns the :class:`~.records.Outcome` and a zip of the student's
 ``submitted/`` and ``autograded/`` folders. The coordinator unpacks that zip into its own scratch
 folder and merges it exactly as a local run does, so the gradebook is the same whatever the cluster.
 
@@ -24,10 +24,13 @@ from pathlib import Path
 
 import nbformat
 
-from . import grading, sandbox
+from . import sandbox
+from .isolated import autograde_isolated, fingerprint, lab_version, prepare_template
+from .records import Outcome
+from .settings import Settings
 from .vocabulary import StepFailed
 
-#: What a task returns besides the outcome: the folders :func:`grading.merge` reads from a student's root.
+#: What a task returns besides the outcome: the folders :func:`.gradebook.merge` reads from a student's root.
 PACKED = ("submitted", "autograded")
 
 
@@ -35,18 +38,15 @@ class ClusterUnavailable(StepFailed):
     """The Dask scheduler cannot be used (not installed, not reachable); the message says what to do."""
 
 
-def lab_version(lab: str, settings: grading.Settings) -> str:
-    """What must be equal on the coordinator and on a worker: the lab's source and the grading limits."""
-    return f"{grading.fingerprint(lab)}/{settings.key()}"
-
-
 def grade_remotely(lab: str, student: str, notebook: str, version: str,
-                   settings: grading.Settings) -> tuple[grading.Outcome, bytes]:
-    """On a worker: grade one student in a worker-local template; return the outcome and the packed folders."""
+                   settings: Settings) -> tuple[Outcome, bytes]:
+    """On a worker: grade one student in a worker-local template; return the outcome and the packed folders.
+    ``version`` is the coordinator's :func:`~.isolated.lab_version`: the worker's must be the same."""
     local = dataclasses.replace(settings, data=sandbox.data_folder() if settings.sandboxed else None)
-    found = lab_version(lab, local)
+    source = fingerprint(lab)
+    found = lab_version(source, local)
     if found != version:
-        return grading.Outcome(student, error=(
+        return Outcome(student, error=(
             f"el trabajador {socket.gethostname()} tiene otra versión de {lab} o de los límites de calificación "
             f"({found}, aquí {version}): pon en él la misma copia del curso y vuelve a calificar")), b""
     base = Path(tempfile.gettempdir()) / "dl-curso-cluster" / hashlib.sha256(found.encode()).hexdigest()[:16]
@@ -56,8 +56,8 @@ def grade_remotely(lab: str, student: str, notebook: str, version: str,
         if settings.sandboxed:
             sandbox.require()
             sandbox.prepare_data(local.data)
-        template = grading.prepare_template(lab, base, local, log=lambda *_: None)
-    outcome = grading.autograde_isolated(lab, student, nbformat.reads(notebook, as_version=4), template,
+        template = prepare_template(lab, source, base, local, log=lambda *_: None)
+    outcome = autograde_isolated(lab, student, nbformat.reads(notebook, as_version=4), template,
                                          base / "_trabajo", local)
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -103,13 +103,14 @@ def connect(address: str):
             "tcp://HOST:8786) y que esta máquina llega a él.") from None
 
 
-def grade_on_cluster(address: str, lab: str, students: list[tuple[str, object]], scratch: Path,
-                     settings: grading.Settings):
+def grade_on_cluster(address: str, lab: str, version: str, students: list[tuple[str, object]], scratch: Path,
+                     settings: Settings):
     """Yield ``(student, Outcome)`` as the cluster's workers finish each student of ``students``
-    (``(id, repaired notebook)`` pairs); each outcome's files are unpacked into ``scratch/<id>``."""
+    (``(id, repaired notebook)`` pairs) of ``lab`` in its :func:`~.isolated.lab_version` ``version``; each
+    outcome's files are unpacked into ``scratch/<id>``."""
     from distributed import as_completed
 
-    version, run = lab_version(lab, settings), uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:8]
     with connect(address) as client:
         futures = {client.submit(grade_remotely, lab, sid, nbformat.writes(nb), version, settings,
                                  key=f"calificar-{lab}-{sid}-{run}", pure=False): sid for sid, nb in students}
@@ -118,7 +119,7 @@ def grade_on_cluster(address: str, lab: str, students: list[tuple[str, object]],
             try:
                 outcome, packed = future.result()
             except Exception as e:  # a worker lost, a task that could not run: that student only
-                outcome, packed = grading.Outcome(sid, error=f"el clúster no pudo calificarlo ({type(e).__name__}: "
+                outcome, packed = Outcome(sid, error=f"el clúster no pudo calificarlo ({type(e).__name__}: "
                                                               f"{e})"), b""
             outcome.root = scratch / sid
             _unpack(packed, outcome.root)

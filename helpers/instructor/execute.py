@@ -8,14 +8,13 @@ Test cells and tripwires run without entering the kernel's input history (see :f
 The grading command enables it in each student's isolated course folder (see ``helpers.instructor.grading``).
 """
 import copy
-import json
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Any, Integer, Unicode
+from traitlets import Any, Integer
 
 from .judge import is_test
-from .tamper import MARK
+from .tamper import FINDINGS, INCIDENTS, MARK
 from .vocabulary import StepFailed
 
 #: What formgrader's «Autograde» button says in a grading folder (see :class:`RefuseAutograde`).
@@ -63,7 +62,6 @@ class RobustExecute(Execute):
                        "(:class:`~helpers.instructor.worker.WarmKernels`); None: a new kernel for every run."
                        ).tag(config=True)
     max_disabled = Integer(5, help="Most cells disabled in one notebook before giving up.").tag(config=True)
-    incident_file = Unicode("", help="JSON file where disabled cells are listed.").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         self._running = index
@@ -99,16 +97,14 @@ class RobustExecute(Execute):
                 if warm is not None:  # ours, not nbclient's: never used for anything else
                     self.km = warm
                     self._cleanup_kernel()
-        if self.incident_file:
-            with open(self.incident_file, "w") as f:
-                json.dump(incidents, f, ensure_ascii=False)
+        result[0].metadata.setdefault(FINDINGS, {})[INCIDENTS] = incidents
         return result
 
 
 class RefuseAutograde(NbGraderPreprocessor):
     """The only autograding step a grading folder's own ``nbgrader_config.py`` allows: formgrader's «Autograde»
     button (or a bare ``nbgrader autograde``) there would run students' code unsealed and unjudged, so it stops
-    before any cell runs. ``course grade`` puts its own steps on top (``grading.autograde_config``)."""
+    before any cell runs. ``course grade`` puts its own steps on top (``settings.autograde_config``)."""
 
     def preprocess(self, nb, resources):
         raise StepFailed(AUTOGRADE_REFUSED)

@@ -61,18 +61,19 @@ Canvas would take it as extra credit.
 """
 import csv
 import enum
-import json
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..course import COURSE_ID, check_lab, lab_notebook
-from . import grading
-from .collect import Identity, TimeSource
+from ..course import check_lab, lab_notebook
+from . import gradebook
+from .collect import Identity
+from .feedback import hidden_lines, write_feedback
+from .gradebook import StudentRecord, cell_points, submission_cells
 from .nbgrader_io import course_config
 from .platform_files import CANVAS_TITLE, MoodleLanguage, read_canvas_gradebook, read_moodle_worksheet, time_zone
-from .vocabulary import BadInput, Missing, Note, for_students
+from .vocabulary import BadInput, Missing, for_students
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 #: The platforms whose files ``course export`` writes (a student from anywhere else is only in the final CSV).
@@ -281,23 +282,20 @@ def final_grades(lab: str, workdir: Path, options: ExportOptions = ExportOptions
                  platforms: Platforms | None = None) -> list[FinalGrade]:
     """Every graded student's final grade from the gradebook, with the identity ``course grade`` stored, the
     true submission time, their own due date and the late penalty ``options.penalty`` leaves to the course."""
-    from nbgrader.api import Gradebook
-
     platforms = platforms or Platforms(options)
-    state_path = workdir / "estado.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state = gradebook.read_state(workdir)
     plugin = late_plugin(workdir)
     grades = []
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+    with gradebook.opened(workdir) as gb:
         assignment_due = _utc(gb.find_assignment(lab).duedate)
         for sub in gb.assignment_submissions(lab):
-            cells, _ = grading.submission_cells(sub)
-            auto = sum(grading.cell_points(v) for v in cells.values() if v["cell_type"] == "code")
+            cells, _ = submission_cells(sub)
+            auto = sum(cell_points(v) for v in cells.values() if v["cell_type"] == "code")
             written = [v for v in cells.values() if v["cell_type"] != "code"]
-            total = auto + sum(grading.cell_points(v) for v in written)
-            record = state.get(sub.student.id, {})
-            who = Identity.from_record(sub.student.id, record["identidad"]) if "identidad" in record else None
-            source = TimeSource[record["fecha_de"]].value if record.get("fecha_de") else "fecha de la entrega en nbgrader"
+            total = auto + sum(cell_points(v) for v in written)
+            record = state.get(sub.student.id, StudentRecord())
+            who = record.identity
+            source = record.received_from.value if record.received_from else "fecha de la entrega en nbgrader"
             submitted, source = platforms.arrival(who, _utc(sub.timestamp), source)
             due = platforms.due(sub.student.id, who, assignment_due)
             seconds_late = max((submitted - due).total_seconds(), 0.0) if submitted and due else 0.0
@@ -307,9 +305,9 @@ def final_grades(lab: str, workdir: Path, options: ExportOptions = ExportOptions
                 penalty = min(max(plugin.late_submission_penalty(sub.student.id, total, seconds_late) or 0.0, 0.0),
                               total)
             grades.append(FinalGrade(
-                sub.student.id, who, auto, sum(grading.cell_points(v) for v in written),
+                sub.student.id, who, auto, sum(cell_points(v) for v in written),
                 sum(v["needs_manual_grade"] for v in written), sum(v["max_score"] for v in cells.values()), penalty,
-                seconds_late, submitted, source, due, bool(record.get("tarde_en_plataforma")), rule))
+                seconds_late, submitted, source, due, record.late_mark, rule))
     return sorted(grades, key=lambda g: g.student)
 
 
@@ -317,7 +315,7 @@ def export(lab: str, workdir: Path, options: ExportOptions = ExportOptions()) ->
     """Write every export file of ``lab`` into ``workdir/exportar`` and regenerate the feedback pages."""
     check_lab(lab)
     workdir = Path(workdir).resolve()
-    if not (workdir / "gradebook.db").exists():
+    if not gradebook.gradebook_path(workdir).exists():
         raise Missing(f"No hay libro de notas en {workdir}: califica antes con "
                       f"«course grade {lab} ENTREGAS».")
     if options.out_of is not None and options.out_of <= 0:
@@ -417,20 +415,17 @@ def export_canvas(grades: list[FinalGrade], path: Path, out_of: float, platforms
 
 def regenerate_feedback(lab: str, workdir: Path, grades: list[FinalGrade]) -> dict[str, Path]:
     """Write each student's feedback page again, now with manual scores, comments and the final grade."""
-    from nbgrader.api import Gradebook
-
-    state_path = workdir / "estado.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    secret = grading.hidden_lines(lab)
+    state = gradebook.read_state(workdir)
+    secret = hidden_lines(lab)
     pages = {}
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+    with gradebook.opened(workdir) as gb:
         for g in grades:
             executed = lab_notebook(f"autograded/{g.student}", lab, workdir)
             if not executed.exists():
                 continue
-            cells, comments = grading.submission_cells(gb.find_submission(lab, g.student))
-            notes = for_students([Note.from_record(n) for n in state.get(g.student, {}).get("notas", [])])
-            pages[g.student] = grading.write_feedback(
+            cells, comments = submission_cells(gb.find_submission(lab, g.student))
+            notes = for_students(state.get(g.student, StudentRecord()).notes)
+            pages[g.student] = write_feedback(
                 lab, g.student, executed, cells, notes, workdir / "feedback" / g.student / lab / f"{lab}.html",
                 secret, comments=comments, late_penalty=g.late_penalty)
     return pages

@@ -21,7 +21,7 @@ preprocessors around execution (both in nbgrader's trusted process) do the rest.
   scores exactly that: text on stderr, an ``execute_result`` or anything else the student's code
   showed inside a test cell earns and costs nothing. Test sources are restored as they were.
 
-The reference is made once per lab version (see ``grading.reference``): the answer key is graded
+The reference is made once per lab version (see ``isolated.reference``): the answer key is graded
 twice, the second time with every random generator reseeded differently after each of its cells and
 inside each test cell. A site whose recorded values are the same both times depends only on the
 test's own inputs (``clave``); any other site depends on state (``propia``), and so does a check
@@ -29,7 +29,6 @@ called with ``own_code=True`` (its expected value comes from the student's other
 e.g. a learning-rate sweep compared with the same sweep made with the student's own ``train_epoch``).
 """
 import ast
-import copy
 import hashlib
 import json
 from pathlib import Path

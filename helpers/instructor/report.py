@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from . import exercises, similarity
 from .nbgrader_io import read_notebook
-from .grading import COURSE_ID, read_grades, submissions_with_grades
+from .gradebook import gradebook_path, opened, read_grades, read_state, submissions_with_grades
 from ..course import lab_notebook
 from .vocabulary import Missing
 
@@ -49,10 +49,8 @@ def _histogram(values: list[float], top: float, title: str) -> str:
 
 def _cells(lab: str, workdir: Path) -> tuple[dict, dict]:
     """From the gradebook: (student, grade_id) -> (score, max) of each code test, and student -> hours late."""
-    from nbgrader.api import Gradebook
-
     scores, late = {}, {}
-    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}", COURSE_ID) as gb:
+    with opened(workdir) as gb:
         for sub in submissions_with_grades(gb, lab):
             late[sub.student.id] = sub.total_seconds_late / 3600
             for nb in sub.notebooks:
@@ -138,7 +136,7 @@ def copied_answers(lab: str, workdir: Path) -> tuple[list[similarity.Match], dic
 def write_report(lab: str, workdir: Path) -> Path:
     """Write ``informe_<lab>.html`` in ``workdir`` (``calificaciones/<lab>``) and return its path."""
     workdir = Path(workdir)
-    if not (workdir / "gradebook.db").exists():
+    if not gradebook_path(workdir).exists():
         raise Missing(f"No hay calificaciones de {lab} en {workdir}: califica antes con course grade")
     grades = read_grades(lab, workdir)
     scores, late = _cells(lab, workdir)
@@ -184,8 +182,7 @@ def _tests_section(lab: str, workdir: Path, grades, scores: dict, titles: dict) 
 
 def _students_section(lab: str, workdir: Path, grades, late: dict) -> list[str]:
     """One row per student: points, status, what to review, lateness, and a link to their feedback."""
-    state_path = workdir / "estado.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state = read_state(workdir)
     parts = ["<h2>Cada estudiante</h2>", '<div class="scroll"><table><tr><th>estudiante</th><th>puntos</th>'
              "<th>estado</th><th>revisar</th><th>retraso</th><th>retroalimentación</th></tr>"]
     for g in grades:
@@ -193,7 +190,7 @@ def _students_section(lab: str, workdir: Path, grades, late: dict) -> list[str]:
         link = f'<a href="{escape(quote(feedback.as_posix()))}">ver</a>' if (workdir / feedback).exists() else ""
         hours = late.get(g.student, 0)
         parts.append(f"<tr><td>{escape(g.student)}</td><td>{g.score:g} de {g.max_score:g}</td>"
-                     f"<td>{escape(g.status_text)}</td><td>{escape(state.get(g.student, {}).get('revisar', ''))}</td>"
+                     f"<td>{escape(g.status_text)}</td><td>{escape(state[g.student].review if g.student in state else '')}</td>"
                      f"<td>{f'{hours:.1f} h' if hours > 0 else ''}</td><td>{link}</td></tr>")
     return parts + ["</table></div>"]
 

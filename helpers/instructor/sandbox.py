@@ -40,7 +40,7 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 from traitlets import Float, Unicode
 
-from ..course import ROOT
+from ..course import ROOT, cache_dir
 from .vocabulary import StepFailed
 
 #: Where things appear inside the sandbox.
@@ -425,8 +425,6 @@ def run_sealed(argv: list[str], data: Path, limits: Limits = Limits(), writable_
 def data_folder() -> Path:
     """Where the stand-ins sealed kernels read live: one folder per version of the code that makes them,
     shared by every grading run (it only ever holds the course's own synthetic data)."""
-    from ..course import cache_dir
-
     library = Path(__file__).resolve().parents[1]
     makers = ("data_root.py", "vision_datasets.py", "fer2013.py", "standins.py")  # what prepare_data runs
     digest = hashlib.sha256(b"".join((library / name).read_bytes() for name in makers)).hexdigest()[:12]

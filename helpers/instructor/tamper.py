@@ -12,10 +12,9 @@ preprocessors around execution (both run in nbgrader's trusted process):
 - :class:`CheckTripwires`, after execution, reads each tripwire's output. From the first one that did
   not fail as expected (or found a hook) on, the test cell just before it and every later test get a
   Spanish error (so they earn no points). Tripwires are then removed, so the graded notebook looks
-  as the student wrote it, and the verdict goes to a JSON file.
+  as the student wrote it, and the verdict goes in its metadata (:data:`FINDINGS`).
 - :func:`suspicious_lines` lists lines of student code that touch these places, for the report.
 """
-import json
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,12 @@ from .judge import is_test
 from .sandbox import LIBRARY
 
 MARK = "course_tripwire"
+#: Where, in the graded notebook's metadata, the grading steps leave what they found: the cells
+#: :class:`~helpers.instructor.execute.RobustExecute` disabled (:data:`INCIDENTS`) and the tripwires' verdict
+#: (:data:`VERDICT`). :class:`PlantTripwires`, the first of them, empties it.
+FINDINGS = "hallazgos_del_corrector"
+INCIDENTS = "celdas_desactivadas"
+VERDICT = "manipulacion"
 ERROR_NAME = "ManipulacionDetectada"
 
 #: What the tripwire inspects in the kernel; each finding is named in Spanish.
@@ -135,6 +140,7 @@ class PlantTripwires(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         checks_file = f"{self.library}/helpers/checks.py"
+        nb.metadata[FINDINGS] = {}  # whatever the student's file held under that name is not ours
         cells = []
         for cell in nb.cells:
             if is_test(cell):
@@ -168,8 +174,6 @@ def tripwire_ok(cell) -> tuple[bool, str]:
 class CheckTripwires(NbGraderPreprocessor):
     """Read the tripwires, take the points of every test they cannot vouch for, and remove them."""
 
-    verdict_file = Unicode("", help="JSON file where the verdict is written.").tag(config=True)
-
     def preprocess(self, nb, resources):
         verdict = Verdict()
         last_test = None
@@ -187,9 +191,7 @@ class CheckTripwires(NbGraderPreprocessor):
                 if verdict.tampered:
                     self._zero(cell, verdict)
         nb.cells = [c for c in nb.cells if MARK not in c.metadata]
-        if self.verdict_file:
-            with open(self.verdict_file, "w") as f:
-                json.dump(asdict(verdict), f, ensure_ascii=False)
+        nb.metadata.setdefault(FINDINGS, {})[VERDICT] = asdict(verdict)
         return nb, resources
 
     @staticmethod

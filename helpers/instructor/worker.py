@@ -31,8 +31,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .nbgrader_io import CELL_TIMEOUT, nbgrader_env, run_nbgrader
-from .sandbox import Limits, SandboxedKernelManager
+from .nbgrader_io import nbgrader_env, run_nbgrader
+from .sandbox import SandboxedKernelManager
+from .settings import Settings, autograde_config
 
 #: Run in every warm kernel before it is handed to a student: what the labs import first.
 WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torchinfo, tqdm.auto\n"
@@ -41,9 +42,6 @@ WARM_UP = ("import matplotlib.pyplot, numpy, PIL.Image, torch, torchvision, torc
 #: The kernel arguments nbclient would pass (an in-memory IPython history).
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 LOG_NAME = "nbgrader.log"
-
-NOTEBOOK_TIMEOUT = 900  # s for a whole notebook (nbgrader, kernel and all)
-MEMORY_GB = Limits.memory_gb  # address-space limit of each student's nbgrader and kernel
 
 
 @dataclass
@@ -54,24 +52,6 @@ class Job:
     lab: str
     student: str
     last: bool = False  # no other student follows: no kernel is warmed after this one
-
-
-@dataclass
-class Settings:
-    """Limits for one grading run: how its workers autograde and run kernels."""
-
-    jobs: int = 0  # 0: the number of cores
-    cell_timeout: int = CELL_TIMEOUT
-    notebook_timeout: int = NOTEBOOK_TIMEOUT
-    memory_gb: float = MEMORY_GB
-    sandboxed: bool = True  # False only when the instructor trusts every student (--no-sandbox)
-    data: Path | None = None  # the stand-ins sealed kernels read (see sandbox.prepare_data)
-
-    def __post_init__(self):
-        self.data = None if self.data is None else Path(self.data)  # a grading worker reads it back from JSON
-
-    def key(self) -> str:
-        return f"{self.cell_timeout}/{self.notebook_timeout}/{self.memory_gb}/{self.sandboxed}"
 
 
 class WorkerFailed(Exception):
@@ -307,12 +287,10 @@ class WarmKernels:
 
 
 def grade_job(job: Job, settings: Settings, warm=None) -> None:
-    """Autograde one job in this process as ``settings`` say (:func:`~helpers.instructor.grading.autograde_config`),
+    """Autograde one job in this process as ``settings`` say (:func:`~helpers.instructor.settings.autograde_config`),
     its first run in a kernel from ``warm`` (:class:`WarmKernels`) when given; raise if nbgrader failed (its
     log is in ``root/nbgrader.log``)."""
     from nbgrader.converters import Autograde
-
-    from .grading import autograde_config
 
     root = Path(job.root)
     os.chdir(root)
