@@ -76,14 +76,8 @@ def _numbers(labs: list[str], chosen) -> str:
     return " y ".join([", ".join(numbers[:-1]), numbers[-1]] if len(numbers) > 1 else numbers)
 
 
-def student_readme(root: Path = ROOT) -> str:
-    """The README students read first (Spanish): open, save, submit, and where FER-2013 goes."""
-    labs = existing_labs(root)
-    rows = "\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in labs)
-    fer_labs = _numbers(labs, [lab for lab in labs  # the labs whose data students must bring
-                               if "load_fer2013(" in lab_notebook("release", lab, root).read_text()])
-    gpu_labs = "los laboratorios " + _numbers(labs, course.GPU_LABS)
-    return f"""\
+#: The students' README, filled in by :func:`student_readme`.
+STUDENT_README = """\
 # Laboratorios de aprendizaje profundo
 
 Laboratorios de PyTorch para hacer en Google Colab. Cada uno es un cuaderno con explicaciones,
@@ -101,7 +95,7 @@ ejercicios de código que se califican automáticamente y alguna pregunta de res
 3. **Entorno de ejecución > Cambiar tipo de entorno de ejecución > GPU T4**, para que el entrenamiento
    no tarde horas: {gpu_labs} se detienen sin GPU y te dicen cómo activarla.
 4. Ejecuta la celda de preparación (la primera celda de código) tal como está. Instala el paquete del
-   curso (`helpers`) en la versión `{pinned_version()}`, la misma con la que se escribió el cuaderno. Si
+   curso (`helpers`) en la versión `{version}`, la misma con la que se escribió el cuaderno. Si
    falla, su mensaje dice qué hacer.
 
 Escribe tu código donde pone `# TU CÓDIGO AQUÍ` (y borra la línea `raise NotImplementedError(...)`) y tus
@@ -122,9 +116,9 @@ MNIST, CIFAR-10 y los pesos preentrenados se descargan solos la primera vez. FER
 cuaderno que lo usa tiene una celda «Conseguir los datos» que lo trae a Colab. Ejecútala al empezar
 cada sesión (Colab borra sus archivos al cerrarse), después de elegir en `ORIGEN` de dónde sale:
 
-{fer_origins()}
+{fer_origins}
 
-{fer_course_note()}
+{fer_course_note}
 
 Sirven las carpetas `train/` y `test/` con una subcarpeta por emoción y las caras como imágenes
 `*.jpg` (así las publica Kaggle) o `*.png`, y el CSV original de la competición, `fer2013.csv`. La
@@ -133,9 +127,20 @@ descarga nada.
 
 ## En tu computadora, sin Colab
 
-Con Python 3.10 o posterior: `pip install {student_package()}`, abre el cuaderno con Jupyter y
+Con Python 3.10 o posterior: `pip install {package}`, abre el cuaderno con Jupyter y
 ejecútalo igual. Los datos se guardan en `datos/`, junto al cuaderno.
 """
+
+
+def student_readme(root: Path = ROOT) -> str:
+    """The README students read first (Spanish): open, save, submit, and where FER-2013 goes."""
+    labs = existing_labs(root)
+    fer_labs = [lab for lab in labs if "load_fer2013(" in lab_notebook("release", lab, root).read_text()]
+    return STUDENT_README.format(
+        rows="\n".join(f"| {_title(lab, root)} | {colab_badge(lab)} |" for lab in labs),
+        gpu_labs="los laboratorios " + _numbers(labs, course.GPU_LABS), version=pinned_version(),
+        fer_labs=_numbers(labs, fer_labs),  # the labs whose data students must bring
+        fer_origins=fer_origins(), fer_course_note=fer_course_note(), package=student_package())
 
 
 def student_files(root: Path = ROOT) -> dict[str, bytes]:
