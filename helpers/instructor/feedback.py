@@ -118,15 +118,16 @@ def _scrub(text, secret: set[str]):
 
 def write_feedback(lab: str, student: str, executed: Path, grades: dict, notes: list[Note], out: Path,
                    secret: set[str] | None = None, comments: dict | None = None,
-                   late_penalty: float | None = None) -> Path:
+                   late_penalty: float | None = None, release=None) -> Path:
     """Write the student's Spanish HTML feedback: points per test, written answers (with the
     instructor's scores and ``comments`` once graded by hand), repairs, then their graded notebook
     (see :func:`feedback_notebook`: no hidden test's source ever appears). With ``late_penalty``
-    (``course export``) the page ends its summary with the final grade."""
+    (``course export``) the page ends its summary with the final grade. ``secret`` (:func:`hidden_lines`) and
+    ``release`` (the lab's released notebook) are read when not given."""
     from nbconvert import HTMLExporter
 
     secret = hidden_lines(lab) if secret is None else secret
-    release = read_notebook(lab_notebook("release", lab))
+    release = read_notebook(lab_notebook("release", lab)) if release is None else release
     nb = feedback_notebook(read_notebook(executed), release, secret)
     titles = exercises.titles(release)
     auto = {k[1]: v for k, v in grades.items() if v["cell_type"] == "code"}

@@ -91,7 +91,8 @@ def grade_class(lab: str, submissions: Path, workdir: Path, jobs: int = 0, patte
         if due_date is not None:
             set_due_date(lab, workdir, due_date)
         run = Run(lab, workdir, settings, read_state(workdir), {g.student for g in read_grades(lab, workdir)},
-                  lab_version(source, settings))
+                  lab_version(source, settings), read_notebook(lab_notebook("release", lab)),
+                  read_notebook(lab_notebook("source", lab)), hidden_lines(lab))
         queue = take_in(run, files)
         grade_and_settle(run, queue, template, cluster, workers, log)
         return write_results(run, files, len(queue), time.perf_counter() - start)
@@ -107,6 +108,9 @@ class Run:
     state: dict[str, StudentRecord]  # estado.json
     in_gradebook: set[str]  # students graded before this run
     version: str  # isolated.lab_version: with a notebook's digest, what decides "unchanged"
+    release: object  # the lab's released notebook: what submissions are repaired against and made inert with
+    instructor: object  # its source notebook: where the outputs the written answers discuss are
+    secret: set[str]  # the lines of its hidden tests, which no feedback shows
 
     def key(self, nb) -> str:
         """What a student's notebook is graded as: the same key next time means nothing to do."""
@@ -147,14 +151,13 @@ def take_in(run: Run, files: list) -> dict:
     """Stage 2, repair: each pending file read, repaired and kept in ``entregas/``; a notebook graded before
     exactly as it is now keeps its grades (``Status.UNCHANGED``). Returns the queue: student -> (file, notebook,
     the key it is graded as)."""
-    release = read_notebook(lab_notebook("release", run.lab))
     others = _other_labs(run.lab)
     queue = {}
     for f in files:
         if f.status is not Status.PENDING:
             continue
         try:  # one file never stops the class: whatever fails here fails this student alone
-            nb = _repair_one(run.lab, run.workdir, f, release, others, run.kept(f.student))
+            nb = _repair_one(run.lab, run.workdir, f, run.release, others, run.kept(f.student))
             if nb is None:
                 continue
             key, before = run.key(nb), run.state.get(f.student)
@@ -176,23 +179,22 @@ def grade_and_settle(run: Run, queue: dict, template: Path, cluster: str | None,
             + (f"en los trabajadores del clúster {cluster}" if cluster
                else f"con {run.settings.jobs} procesos en paralelo")
             + (", cada una aislada..." if run.settings.sandboxed else " SIN AISLAMIENTO (--no-sandbox)..."))
-    secret = hidden_lines(run.lab)
     students = [(sid, nb) for sid, (_, nb, _) in sorted(queue.items())]
     settled = set()
     try:
         for sid, outcome in _graded(run, students, template, cluster, workers):
             settled.add(sid)
-            _settle_one(run, *queue[sid], outcome, secret)
+            _settle_one(run, *queue[sid], outcome)
     except Exception as e:  # the run's grading itself broke down: who was not graded yet is said so
         for sid in sorted(queue.keys() - settled):
             _give_up(queue[sid][0], "de la tanda, antes de calificarlo", e, run.kept(sid))
     run.save_state()
 
 
-def _settle_one(run: Run, f, nb, key: str, outcome: Outcome, secret: set[str]) -> None:
+def _settle_one(run: Run, f, nb, key: str, outcome: Outcome) -> None:
     """One graded student's feedback, merge and state; a failure here fails this student alone."""
     try:
-        _settle(run.lab, run.workdir, f, nb, outcome, secret, f.student in run.in_gradebook)
+        _settle(run, f, nb, outcome)
         if f.status is Status.GRADED:
             run.state[f.student] = record = StudentRecord(key, f.name, list(f.notes), f.review)
             record.arrived(f)
@@ -291,12 +293,12 @@ def _graded(run: Run, students: list, template: Path, cluster: str | None, worke
             yield futures[future], future.result()
 
 
-def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], graded_before: bool) -> None:
+def _settle(run: Run, f, nb, outcome: Outcome) -> None:
     """Record one student's outcome: notes, review flags, feedback, and the merge into the gradebook."""
     f.review = ""
     if outcome.error:
         f.status = Status.FAILED
-        f.notes.append(Note(outcome.error + (" (se conserva su calificación anterior)" if graded_before else "")))
+        f.notes.append(Note(outcome.error + run.kept(f.student)))
     else:
         f.notes += outcome.notes
         flags = []
@@ -313,13 +315,14 @@ def _settle(lab: str, workdir: Path, f, nb, outcome: Outcome, secret: set[str], 
                                 Audience.INSTRUCTOR))
         f.review = "; ".join(flags)
         f.status = Status.GRADED
-        autograded = lab_notebook(f"autograded/{outcome.student}", lab, outcome.root)
-        write_notebook(colab_outputs.beside_answers(read_notebook(autograded), nb,  # what the answers discuss
-                                                    read_notebook(lab_notebook("source", lab))), autograded)
-        inert.make_file_inert(autograded, read_notebook(lab_notebook("release", lab)))  # as formgrader shows it
-        write_feedback(lab, outcome.student, autograded, outcome.grades, for_students(f.notes),
-                       outcome.root / "feedback" / outcome.student / lab / f"{lab}.html", secret)
-        f.notes += merge(lab, workdir, outcome, f)
+        autograded = lab_notebook(f"autograded/{outcome.student}", run.lab, outcome.root)
+        # the outputs the written answers discuss go beside them; then inert, as formgrader shows it
+        write_notebook(colab_outputs.beside_answers(read_notebook(autograded), nb, run.instructor), autograded)
+        inert.make_file_inert(autograded, run.release)
+        write_feedback(run.lab, outcome.student, autograded, outcome.grades, for_students(f.notes),
+                       outcome.root / "feedback" / outcome.student / run.lab / f"{run.lab}.html", run.secret,
+                       release=run.release)
+        f.notes += merge(run.lab, run.workdir, outcome, f)
     shutil.rmtree(outcome.root, ignore_errors=True)
 
 
