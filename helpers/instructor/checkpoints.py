@@ -7,7 +7,6 @@ where the notebook saves each model's best weights and results as it would in a 
 distribution, and the notebook downloads from there what a student has not trained
 (:func:`helpers.data.course_checkpoint`), so the analysis never depends on a student's GPU quota.
 """
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -28,20 +27,6 @@ def checkpoint_folder(lab: str, root: Path = ROOT) -> Path:
     return Path(root) / CHECKPOINTS / lab
 
 
-@contextlib.contextmanager
-def _environment(**values):
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def make_checkpoints(lab: str, root: Path = ROOT, timeout: int | None = None) -> list[Path]:
     """Run ``lab``'s answer key to train its models into :func:`checkpoint_folder`; return the files.
 
@@ -59,9 +44,8 @@ def make_checkpoints(lab: str, root: Path = ROOT, timeout: int | None = None) ->
     out.mkdir(parents=True)
     nb = with_header(answer_key(read_notebook(lab_notebook("source", lab, root))), lab, "solutions")
     try:
-        with _environment(COURSE_PROGRESS=str(out)):
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(root)}}).execute()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(root)}}
+                       ).execute(env={**os.environ, "COURSE_PROGRESS": str(out)})
     except CellExecutionError as error:
         shutil.rmtree(out, ignore_errors=True)
         last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
