@@ -74,11 +74,14 @@ def test_the_notebook_downloads_the_missing_course_models_and_keeps_its_own(tmp_
     assert got == [mine / "A.pt", mine / "A.resultados.pt"] and (mine / "A.pt").read_bytes() == b"pesos del curso"
     assert data.course_checkpoint(LAB, ["B.pt"], mine, url=url) == [mine / "B.pt"]
     assert (mine / "B.pt").read_bytes() == b"mis pesos" and ("lab5_fer2013", "B.pt") not in asked  # not downloaded again
+    assert asked[0] == (LAB, "A.pt")
+    (published / "E.pt").write_bytes(b"otro modelo del curso")
+    assert data.course_checkpoint(LAB, ["B.pt", "E.pt"], mine, url=url) == [mine / "B.pt", mine / "E.pt"]
     assert data.course_checkpoint(LAB, ["C.pt", "C.resultados.pt"], mine, url=url) == []
     assert "No se pudo descargar C.pt de los modelos del curso" in capsys.readouterr().out
     assert not list(mine.glob("*.descargando"))
     monkeypatch.setenv("COURSE_PROFILE", "smoke")  # grading never downloads
-    assert data.course_checkpoint(LAB, ["D.pt"], mine, url=lambda lab, name: pytest.fail("descargó")) == []
+    assert data.course_checkpoint(LAB, ["D.pt", "B.pt"], mine, url=lambda lab, name: pytest.fail("descargó")) == [mine / "B.pt"]
 
 
 def test_checkpoint_urls_point_at_the_pinned_public_repository():

@@ -203,14 +203,16 @@ def test_in_colab_progress_goes_to_drive_which_is_mounted_by_default(colab, full
     folder = data.progress_folder("lab5")
     assert folder == colab.content / "drive" / "MyDrive" / "dl-curso" / "lab5" and folder.is_dir()
     assert colab.mounted == [str(colab.content / "drive")]
-    assert "sobrevive al cierre de la sesión" in capsys.readouterr().out
+    assert capsys.readouterr().out == (f"El progreso de lab5 se guarda en {folder} "
+                                       "(en tu Google Drive: sobrevive al cierre de la sesión).\n")
     assert data.progress_folder("lab5") == folder and len(colab.mounted) == 1  # mounted once
 
 
 def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab, full_profile, monkeypatch, capsys):
     monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
     assert data.progress_folder("lab5", drive=False) == full_profile / "lab5" and colab.mounted == []
-    assert "Colab lo borra al cerrar la sesión" in capsys.readouterr().out
+    assert capsys.readouterr().out == (f"El progreso de lab5 se guarda en {full_profile / 'lab5'} "
+                                       "(fuera de Drive: Colab lo borra al cerrar la sesión).\n")
 
     def refuse(path):
         raise ValueError("mount failed")
@@ -223,8 +225,10 @@ def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab,
 def test_in_smoke_progress_is_temporary_and_drive_is_never_touched(colab, monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
-    first, second = data.progress_folder("lab5"), data.progress_folder("lab5")
-    assert first.is_dir() and second.is_dir() and first != second and colab.mounted == []
+    first = data.progress_folder("lab5")
+    (first / "pesos.pt").write_bytes(b"de esta sesion")
+    second = data.progress_folder("lab5")
+    assert first.is_dir() and second.is_dir() and list(second.iterdir()) == [] and colab.mounted == []
     assert not (colab.content / "drive").exists()
 
 
@@ -233,3 +237,19 @@ def test_a_colab_without_the_drive_module_falls_back_to_the_session_folder(colab
     del sys.modules["google.colab"].drive
     assert data.progress_folder("lab5") == full_profile / "lab5"
     assert "No se pudo montar Google Drive (ImportError" in capsys.readouterr().out
+
+
+def test_outside_colab_progress_stays_on_this_machine(full_profile, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "google.colab", None)  # not importable: not Colab
+    monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", full_profile / "sin_drive")
+    assert data.progress_folder("lab5") == full_profile / "lab5" and (full_profile / "lab5").is_dir()
+    assert capsys.readouterr().out == f"El progreso de lab5 se guarda en {full_profile / 'lab5'} (en esta máquina).\n"
+
+
+def test_course_checkpoints_writes_where_it_is_told_in_any_profile(tmp_path, monkeypatch, capsys):
+    told = tmp_path / "checkpoints" / "lab5_fer2013"  # its parent does not exist yet
+    monkeypatch.setenv("COURSE_PROGRESS", str(told))
+    for name in ("smoke", "full"):
+        monkeypatch.setenv("COURSE_PROFILE", name)
+        assert data.progress_folder("lab5_fer2013") == told and told.is_dir()
+    assert capsys.readouterr().out == ""

@@ -92,6 +92,7 @@ def test_a_warning_is_one_spanish_line_on_stdout(capsys):
 def test_helpers_hands_out_the_runtime_functions_on_first_use():
     import helpers
     assert helpers.profile is runtime.profile and helpers.seed_everything is runtime.seed_everything
+    assert helpers.prepare_notebook is runtime.prepare_notebook
     with pytest.raises(AttributeError, match="^module 'helpers' has no attribute 'no_existe'$"):
         helpers.no_existe
 
@@ -181,6 +182,18 @@ def test_a_smoke_notebook_gets_one_thread_whatever_there_was(monkeypatch):
     with warnings.catch_warnings():
         assert runtime.prepare_notebook().is_smoke
     assert torch.get_num_threads() == runtime.SMOKE_THREADS
+
+
+def test_a_full_notebook_keeps_the_threads_it_has(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(runtime.SMOKE_THREADS + 1)
+        with warnings.catch_warnings():
+            assert not runtime.prepare_notebook().is_smoke
+        assert torch.get_num_threads() == runtime.SMOKE_THREADS + 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_limit_keeps_the_first_examples_and_refuses_other_splits():
