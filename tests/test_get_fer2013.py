@@ -176,6 +176,52 @@ def test_a_web_page_or_a_dead_link_instead_of_the_file_fails_in_spanish(colab, c
     assert not (colab.root / "fer2013").exists()
 
 
+@pytest.mark.parametrize("kind", ["tar.gz", "tar", "csv"])
+def test_the_course_url_may_give_a_gzipped_tar_a_tar_or_the_bare_csv(colab, course_copy, kind):
+    import tarfile
+
+    csv = standins.fer2013(runtime.profile().data_root) / "fer2013.csv"
+    if kind == "csv":
+        course_copy.write_bytes(csv.read_bytes())
+    else:
+        course_copy.unlink()
+        with tarfile.open(course_copy, "w:gz" if kind == "tar.gz" else "w") as tar:
+            tar.add(csv, "fer2013/fer2013.csv")
+    assert data.get_fer2013("curso", root=colab.root) == colab.root / "fer2013"
+    assert data.fer_layout(colab.root) == "csv"
+
+
+def test_what_a_download_is_comes_from_its_first_bytes(tmp_path):
+    import tarfile
+
+    file = tmp_path / "descarga"
+    with tarfile.open(file, "w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(tarfile.TarInfo("vacío.txt"))
+    assert fer2013_install._archive_suffix(file) == ".tar"
+    kinds = {b"PK\x03\x04": ".zip", b"\x1f\x8b\x08": ".tar.gz", b"\n  Emotion,pixels,Usage\n": ".csv"}
+    for head, suffix in kinds.items():
+        file.write_bytes(head + bytes(600))
+        assert fer2013_install._archive_suffix(file) == suffix
+    file.write_bytes(b"  <HTML><body>Google Drive</body></html>")
+    with pytest.raises(data.CourseDataError, match="devolvió una página web"):
+        fer2013_install._archive_suffix(file)
+    file.write_bytes(b"emocion,pixeles\n" + bytes(600))
+    with pytest.raises(data.CourseDataError, match="no es un zip, un tar ni fer2013.csv"):
+        fer2013_install._archive_suffix(file)
+
+
+def test_a_server_that_does_not_say_the_size_gets_a_bar_that_counts_bytes(colab, course_copy, monkeypatch, capsys):
+    import urllib.request
+
+    class Response(io.BytesIO):
+        headers = {}  # no Content-Length
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response(course_copy.read_bytes()))
+    assert data.get_fer2013("curso", root=colab.root) == colab.root / "fer2013"
+    err = capsys.readouterr().err
+    assert "FER-2013" in err and "%" not in err  # no percentage of an unknown size
+
+
 def test_a_drive_sharing_link_becomes_its_direct_download():
     link = "https://drive.google.com/file/d/1AbC-d_9/view?usp=sharing"
     assert fer2013_install._direct_url(link) == "https://drive.usercontent.google.com/download?id=1AbC-d_9&export=download&confirm=t"

@@ -1,6 +1,7 @@
 import dataclasses
 import io
 import time
+import zipfile
 
 import pytest
 import torch
@@ -514,7 +515,9 @@ def test_saved_kind_tells_a_state_dict_from_a_whole_model_without_unpickling_it(
     torch.save({"modelo": model.state_dict(), "época": 3}, tmp_path / "anidado.pth")
     torch.save([torch.zeros(2)], tmp_path / "lista.pth")
     (tmp_path / "texto.pth").write_text("no es de torch")
+    with zipfile.ZipFile(tmp_path / "zip.pth", "w") as zf:  # a zip, but not one torch.save wrote
+        zf.writestr("notas.txt", "no es de torch")
     kinds = {name: models.saved_kind(tmp_path / name)
-             for name in ("pesos.pth", "modelo.pth", "anidado.pth", "lista.pth", "texto.pth", "no_existe.pth")}
+             for name in ("pesos.pth", "modelo.pth", "anidado.pth", "lista.pth", "texto.pth", "zip.pth", "no_existe.pth")}
     assert kinds == {"pesos.pth": "state_dict", "modelo.pth": "objeto", "anidado.pth": "otro", "lista.pth": "otro",
-                     "texto.pth": "ilegible", "no_existe.pth": "ninguno"}
+                     "texto.pth": "ilegible", "zip.pth": "ilegible", "no_existe.pth": "ninguno"}
