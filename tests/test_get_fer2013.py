@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import colab as helpers_colab, course, data, fer2013_install, runtime, standins
+from helpers import colab as helpers_colab, course, data, fer2013_install, progress, runtime, standins
 
 
 @pytest.fixture
@@ -271,6 +271,7 @@ def test_opting_out_of_drive_or_refusing_it_keeps_progress_in_the_session(colab,
 def test_in_smoke_progress_is_temporary_and_drive_is_never_touched(colab, monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setattr(helpers_colab, "COLAB_DRIVE", colab.content / "drive")
+    monkeypatch.setattr(progress, "_temporary_folders", [])  # a new kernel's
     first = data.progress_folder("lab5")
     (first / "pesos.pt").write_bytes(b"de esta sesion")
     second = data.progress_folder("lab5")
