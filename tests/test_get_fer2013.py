@@ -3,6 +3,7 @@
 import io
 import stat
 import sys
+import tarfile
 import types
 import zipfile
 from pathlib import Path
@@ -178,8 +179,6 @@ def test_a_web_page_or_a_dead_link_instead_of_the_file_fails_in_spanish(colab, c
 
 @pytest.mark.parametrize("kind", ["tar.gz", "tar", "csv"])
 def test_the_course_url_may_give_a_gzipped_tar_a_tar_or_the_bare_csv(colab, course_copy, kind):
-    import tarfile
-
     csv = standins.fer2013(runtime.profile().data_root) / "fer2013.csv"
     if kind == "csv":
         course_copy.write_bytes(csv.read_bytes())
@@ -192,8 +191,6 @@ def test_the_course_url_may_give_a_gzipped_tar_a_tar_or_the_bare_csv(colab, cour
 
 
 def test_what_a_download_is_comes_from_its_first_bytes(tmp_path):
-    import tarfile
-
     file = tmp_path / "descarga"
     with tarfile.open(file, "w", format=tarfile.USTAR_FORMAT) as tar:
         tar.addfile(tarfile.TarInfo("vacío.txt"))
